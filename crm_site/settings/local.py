@@ -1,0 +1,10 @@
+"""Settings for `make run` on a developer's or evaluator's machine."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = env.bool("DEBUG", default=True)
+
+# Serve static files straight from the app folders; no collectstatic needed here.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# `make run`: the whole product on one machine. Embedded by default (SQLite, file-system
+# broker); with DATABASE_URL / REDIS_URL set it uses PostgreSQL and Redis instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-crm_site.settings.local}
+HOST=${HOST:-127.0.0.1}
+PORT=${PORT:-8000}
+mkdir -p .run
+
+echo "== Database: ${DATABASE_URL:-SQLite (.run/crm.sqlite3)}"
+echo "== Broker:   ${REDIS_URL:-file system (.run/broker)}"
+$PY manage.py migrate --noinput
+$PY manage.py seed_demo --customers "${DEMO_CUSTOMERS:-2000}"
+
+pids=()
+stop_all() {
+  trap - INT TERM EXIT
+  echo
+  echo "== Stopping web server, worker and beat"
+  kill "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+}
+trap stop_all INT TERM EXIT
+
+if [ -n "${REDIS_URL:-}" ] && [ -n "${DATABASE_URL:-}" ]; then
+  pool=(--pool=prefork --concurrency=2)
+else
+  pool=(--pool=solo)  # one writer at a time suits SQLite and the file-system broker
+fi
+$PY -m celery -A crm_site worker --loglevel=INFO "${pool[@]}" &
+pids+=($!)
+$PY -m celery -A crm_site beat --loglevel=INFO --schedule=.run/celerybeat-schedule --pidfile= &
+pids+=($!)
+$PY manage.py runserver "$HOST:$PORT" --noreload &
+pids+=($!)
+
+echo
+echo "== Open http://$HOST:$PORT/ and sign in with one of the demo users above. Ctrl-C stops everything."
+echo
+wait -n "${pids[@]}"

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# `make test`: lint, migrations, the OpenAPI schema, then the whole pytest suite against
+# PostgreSQL and Redis (DATABASE_URL / REDIS_URL, else 127.0.0.1:5432 and 127.0.0.1:6379).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+export DJANGO_SETTINGS_MODULE=crm_site.settings.test
+
+echo "== ruff"
+.venv/bin/ruff check .
+echo "== migrations are up to date"
+$PY manage.py makemigrations --check --dry-run >/dev/null
+echo "== OpenAPI schema is valid"
+$PY manage.py spectacular --validate --fail-on-warn --file /dev/null
+echo "== pytest"
+$PY -m pytest --create-db "$@"

@@ -1,0 +1,84 @@
+"""The customer list and the customer page, as an RM uses them."""
+
+import pytest
+from django.urls import reverse
+
+from segmentation.choices import ValueTier
+from tests.customers.factories import BalanceSnapshotFactory, CustomerFactory
+from tests.interactions.factories import InteractionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_search_by_name_phone_and_customer_number(client_for, rm_a):
+    # given
+    wang = CustomerFactory(relationship_manager=rm_a, name="王小明", phone="13912345678")
+    other = CustomerFactory(relationship_manager=rm_a, name="Li Lei", phone="13700000000")
+    client = client_for(rm_a)
+    url = reverse("customers:list")
+    # when / then
+    for term in ["小明", "139 1234 5678", wang.customer_number]:
+        content = client.get(url, {"q": term}).content.decode()
+        assert wang.name in content, term
+        assert other.name not in content, term
+
+
+def test_filter_by_tier(client_for, rm_a):
+    CustomerFactory(relationship_manager=rm_a, name="Valued One", value_tier=ValueTier.VALUE)
+    CustomerFactory(relationship_manager=rm_a, name="Low One", value_tier=ValueTier.LOW_VALUE)
+    content = client_for(rm_a).get(reverse("customers:list"), {"value_tier": "value"}).content
+    assert b"Valued One" in content and b"Low One" not in content
+
+
+def test_unknown_tier_is_a_clear_error_not_a_crash(client_for, rm_a):
+    response = client_for(rm_a).get(reverse("customers:list"), {"value_tier": "platinum"})
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+
+
+def test_phone_and_id_are_masked_on_list_and_page(client_for, rm_a):
+    customer = CustomerFactory(relationship_manager=rm_a, phone="13912345678")
+    listing = client_for(rm_a).get(reverse("customers:list")).content.decode()
+    page = client_for(rm_a).get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    for body in (listing, page):
+        assert "13912345678" not in body
+        assert "139****5678" in body
+    assert customer.id_number not in page
+    assert "110***********002X" in page
+
+
+@pytest.mark.parametrize("rows", [3, 30])
+def test_list_page_query_count_is_constant(client_for, rm_a, django_assert_num_queries, rows):
+    # given
+    CustomerFactory.create_batch(rows, relationship_manager=rm_a)
+    client = client_for(rm_a)
+    # then: session, user, notifications, count, page, session save (3)
+    with django_assert_num_queries(8):
+        client.get(reverse("customers:list"))
+
+
+@pytest.mark.parametrize("rows", [3, 30])
+def test_customer_page_query_count_is_constant(client_for, rm_a, django_assert_num_queries, rows):
+    # given
+    customer = CustomerFactory(relationship_manager=rm_a)
+    InteractionFactory.create_batch(rows, customer=customer)
+    for month in range(1, 13):
+        BalanceSnapshotFactory(customer=customer, month=f"2026-{month:02d}-01")
+    client = client_for(rm_a)
+    # then: session, user, notifications, customer, interactions, reminders, audit,
+    # snapshots, session save (3)
+    with django_assert_num_queries(11):
+        response = client.get(reverse("customers:detail", args=[customer.pk]))
+    assert response.context["aum_sparkline"].months == 12
+
+
+def test_timeline_shows_interactions_newest_first(client_for, rm_a):
+    customer = CustomerFactory(relationship_manager=rm_a)
+    older = InteractionFactory(
+        customer=customer, next_step="older step", occurred_at="2026-01-05T10:00:00+08:00"
+    )
+    newer = InteractionFactory(
+        customer=customer, next_step="newer step", occurred_at="2026-03-05T10:00:00+08:00"
+    )
+    content = client_for(rm_a).get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    assert content.index(newer.next_step) < content.index(older.next_step)
