@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from crm_site.forms import BootstrapForm
 from segmentation.choices import ValueTier
 
-from .choices import CustomerType, Role
+from .choices import CustomerType, RiskAppetite, Role
 from .models import Branch, Customer, User
 
 __all__ = ["CustomerFilterSet"]
@@ -57,6 +57,23 @@ class CustomerFilterSet(django_filters.FilterSet):
         queryset=_visible_relationship_managers,
         empty_label=_("Any RM"),
     )
+    risk_appetite = django_filters.TypedChoiceFilter(
+        label=_("Risk appetite"),
+        choices=RiskAppetite.choices,
+        coerce=int,
+        empty_label=_("Any risk appetite"),
+    )
+    completeness_below = django_filters.NumberFilter(
+        label=_("Profile completeness below (%)"),
+        field_name="profile_completeness",
+        lookup_expr="lt",
+        min_value=0,
+        max_value=101,
+    )
+    not_contacted_since = django_filters.DateFilter(
+        label=_("Not contacted since"),
+        method="filter_not_contacted_since",
+    )
     updated_since = django_filters.IsoDateTimeFilter(
         label=_("Updated since"), field_name="updated_at", lookup_expr="gte"
     )
@@ -72,6 +89,9 @@ class CustomerFilterSet(django_filters.FilterSet):
             "relationship_manager",
             "updated_since",
         ]
+
+    def filter_not_contacted_since(self, queryset, name, value):
+        return queryset.filter(Q(last_contact_at__isnull=True) | Q(last_contact_at__date__lt=value))
 
     def filter_search(self, queryset, name, value):
         term = value.strip()

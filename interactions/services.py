@@ -17,7 +17,13 @@ from customers.services import audit_created
 from .choices import ReminderStatus
 from .models import Interaction, Notification, Reminder
 
-__all__ = ["notification_mark_read", "reminders_dispatch_due", "visit_log"]
+__all__ = [
+    "notification_mark_read",
+    "notification_send",
+    "reminder_create",
+    "reminders_dispatch_due",
+    "visit_log",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -138,3 +144,35 @@ def notification_mark_read(*, acting_user: User, notification_id: int | None = N
     if notification_id is not None:
         unread = unread.filter(pk=notification_id)
     return unread.update(read_at=timezone.now())
+
+
+def notification_send(
+    *, recipient: User, message: str, customer: Customer | None = None
+) -> Notification:
+    """Put a message in the user's notification bell (tier changes, escalations...)."""
+    return Notification.objects.create(
+        recipient=recipient, message=message[:500], customer=customer
+    )
+
+
+@transaction.atomic
+def reminder_create(
+    *,
+    acting_user: User | None,
+    customer: Customer,
+    title: str,
+    due_at: dt.datetime,
+    assigned_to: User | None = None,
+) -> Reminder:
+    """Create a reminder for the customer's RM (or `assigned_to`), audited.
+
+    Used by other domains too (retention reminders after a downgrade, campaign follow-ups).
+    """
+    assignee = assigned_to or customer.relationship_manager or acting_user
+    if assignee is None:
+        raise ValidationError({"assigned_to": _("The customer has no RM to remind.")})
+    reminder = Reminder(customer=customer, assigned_to=assignee, title=title[:200], due_at=due_at)
+    reminder.full_clean()
+    reminder.save()
+    audit_created(acting_user=acting_user, instance=reminder, customer=customer, fields=["due_at"])
+    return reminder

@@ -3,7 +3,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-__all__ = ["ValueTier"]
+__all__ = ["DEFAULT_CONTACT_CADENCE_DAYS", "ValueTier"]
 
 
 class ValueTier(models.TextChoices):
@@ -13,3 +13,12 @@ class ValueTier(models.TextChoices):
     SUB_VALUE = "sub_value", _("Sub-value")
     POTENTIAL = "potential", _("Potential")
     LOW_VALUE = "low_value", _("Low value")
+
+
+# How often each tier must be contacted, until head office configures a scoring model.
+DEFAULT_CONTACT_CADENCE_DAYS = {
+    ValueTier.VALUE: 30,
+    ValueTier.SUB_VALUE: 60,
+    ValueTier.POTENTIAL: 90,
+    ValueTier.LOW_VALUE: 180,
+}

@@ -10,9 +10,9 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer, User
 
-from .choices import ValueTier
+from .choices import DEFAULT_CONTACT_CADENCE_DAYS, ValueTier
 
-__all__ = ["TierDashboard", "tier_dashboard"]
+__all__ = ["TierDashboard", "contact_cadence_days", "tier_dashboard"]
 
 UNSCORED = ""
 
@@ -115,3 +115,8 @@ def tier_dashboard(*, user: User) -> TierDashboard:
         managers=ordered,
         tier_order=[(tier, str(label)) for tier, label in tier_order],
     )
+
+
+def contact_cadence_days() -> dict[str, int]:
+    """Days allowed between two contacts, per value tier (the active scoring model's cadence)."""
+    return {str(tier): days for tier, days in DEFAULT_CONTACT_CADENCE_DAYS.items()}

@@ -52,8 +52,8 @@ def test_list_page_query_count_is_constant(client_for, rm_a, django_assert_num_q
     # given
     CustomerFactory.create_batch(rows, relationship_manager=rm_a)
     client = client_for(rm_a)
-    # then: session, user, notifications, count, page, session save (3)
-    with django_assert_num_queries(8):
+    # then: session, user, team memberships, notifications, count, page, session save (3)
+    with django_assert_num_queries(9):
         client.get(reverse("customers:list"))
 
 
@@ -65,9 +65,9 @@ def test_customer_page_query_count_is_constant(client_for, rm_a, django_assert_n
     for month in range(1, 13):
         BalanceSnapshotFactory(customer=customer, month=f"2026-{month:02d}-01")
     client = client_for(rm_a)
-    # then: session, user, notifications, customer, interactions, reminders, audit,
-    # snapshots, session save (3)
-    with django_assert_num_queries(11):
+    # then: session, user, team memberships, notifications, customer, interactions, reminders,
+    # audit, snapshots, session save (3)
+    with django_assert_num_queries(12):
         response = client.get(reverse("customers:detail", args=[customer.pk]))
     assert response.context["aum_sparkline"].months == 12
 

@@ -1,0 +1,39 @@
+"""Models of the customer book (one module per subdomain)."""
+
+from .audit import AuditEntry, ChangeRequest, Reassignment
+from .base import money_field
+from .customer import (
+    CONSENT_FIELDS,
+    STATIC_FIELDS,
+    SYSTEM_FIELDS,
+    BalanceSnapshot,
+    CreditLine,
+    Customer,
+    CustomerTeamMember,
+    Holding,
+    KeyContact,
+    RelatedParty,
+)
+from .organisation import Branch, CustomerQuerySet, CustomerScopedQuerySet, User, customer_scope_q
+
+__all__ = [
+    "CONSENT_FIELDS",
+    "STATIC_FIELDS",
+    "SYSTEM_FIELDS",
+    "AuditEntry",
+    "BalanceSnapshot",
+    "Branch",
+    "ChangeRequest",
+    "CreditLine",
+    "Customer",
+    "CustomerQuerySet",
+    "CustomerScopedQuerySet",
+    "CustomerTeamMember",
+    "Holding",
+    "KeyContact",
+    "Reassignment",
+    "RelatedParty",
+    "User",
+    "customer_scope_q",
+    "money_field",
+]
