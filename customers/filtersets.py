@@ -58,10 +58,7 @@ class CustomerFilterSet(django_filters.FilterSet):
         empty_label=_("Any RM"),
     )
     risk_appetite = django_filters.TypedChoiceFilter(
-        label=_("Risk appetite"),
-        choices=RiskAppetite.choices,
-        coerce=int,
-        empty_label=_("Any risk appetite"),
+        label=_("Risk appetite"), choices=RiskAppetite.choices, coerce=int
     )
     completeness_below = django_filters.NumberFilter(
         label=_("Profile completeness below (%)"),
