@@ -4,7 +4,11 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
-from crm_site.forms import BootstrapFormMixin
+from crm_site.forms import BootstrapForm, BootstrapFormMixin
+
+from .models import Branch, Customer, User
+from .selectors import assignable_managers, managers_in_scope
+from .validators import validate_mobile_phone
 
 
 class StaffAuthenticationForm(BootstrapFormMixin, AuthenticationForm):
@@ -19,3 +23,164 @@ class StaffAuthenticationForm(BootstrapFormMixin, AuthenticationForm):
         super().confirm_login_allowed(user)
         if getattr(user, "is_integration", False):
             raise forms.ValidationError(self.error_messages["integration"], code="integration")
+
+
+# --- Profile and change control --------------------------------------------------------------
+
+INDIVIDUAL_PROFILE_FIELDS = [
+    "phone",
+    "email",
+    "address",
+    "occupation",
+    "employer",
+    "income_band",
+    "life_stage",
+    "family",
+    "interests",
+    "wealth_source",
+    "risk_appetite",
+    "investment_experience",
+    "preferred_channel",
+    "preferred_contact_time",
+    "language",
+    "consent_phone",
+    "consent_sms",
+    "consent_wechat",
+    "consent_email",
+    "consent_letter",
+    "consent_visit",
+    "notes",
+]
+CORPORATE_PROFILE_FIELDS = [
+    "phone",
+    "email",
+    "address",
+    "industry",
+    "company_size",
+    "location",
+    "ownership",
+    "technology_level",
+    "purchasing_approach",
+    "relationship_stage",
+    "collateral",
+    "industry_outlook",
+    "preferred_channel",
+    "preferred_contact_time",
+    "language",
+    "consent_phone",
+    "consent_sms",
+    "consent_wechat",
+    "consent_email",
+    "consent_letter",
+    "consent_visit",
+    "notes",
+]
+
+
+class CustomerProfileForm(BootstrapFormMixin, forms.ModelForm):
+    """The RM-maintained fields of a customer; `version` guards against lost updates."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    class Meta:
+        model = Customer
+        fields = INDIVIDUAL_PROFILE_FIELDS
+        widgets = {
+            "notes": forms.Textarea(attrs={"rows": 3}),
+            "industry_outlook": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        wanted = (
+            CORPORATE_PROFILE_FIELDS if self.instance.is_corporate else INDIVIDUAL_PROFILE_FIELDS
+        )
+        for name in list(self.fields):
+            if name not in wanted and name != "version":
+                del self.fields[name]
+        self.fields["version"].initial = self.instance.version
+
+    def clean_phone(self):
+        phone = self.cleaned_data["phone"].replace(" ", "").replace("-", "")
+        validate_mobile_phone(phone)  # shown with the other field errors, before the service
+        return phone
+
+    def _post_clean(self):
+        """Identity and business rules are the service's; the form only parses input."""
+
+    def profile_changes(self) -> dict:
+        return {name: value for name, value in self.cleaned_data.items() if name != "version"}
+
+
+class ChangeRequestForm(BootstrapFormMixin, forms.ModelForm):
+    """An RM's proposal to change static identity fields, with the reason."""
+
+    reason = forms.CharField(label=_("Reason"), max_length=500)
+
+    class Meta:
+        model = Customer
+        fields = ["name", "id_type", "id_number", "birth_date", "registered_address"]
+        widgets = {"birth_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+
+    def _post_clean(self):
+        """Validation happens in the change-request service."""
+
+    def proposed_changes(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+class ChangeRequestDecisionForm(BootstrapForm):
+    decision = forms.ChoiceField(
+        choices=[("approve", _("Approve")), ("reject", _("Reject"))], widget=forms.HiddenInput
+    )
+    comment = forms.CharField(label=_("Comment"), max_length=500, required=False)
+
+
+class ReassignForm(BootstrapForm):
+    """Move one or many customers to another RM (branch heads and head office)."""
+
+    customers = forms.ModelMultipleChoiceField(
+        queryset=Customer.objects.none(), widget=forms.MultipleHiddenInput
+    )
+    to_manager = forms.ModelChoiceField(
+        label=_("New relationship manager"), queryset=User.objects.none()
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=500)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["customers"].queryset = Customer.objects.visible_to(user)
+        self.fields["to_manager"].queryset = assignable_managers(user)
+
+
+class HandoverForm(BootstrapForm):
+    """A departing RM's whole book to another RM."""
+
+    from_manager = forms.ModelChoiceField(
+        label=_("Departing relationship manager"), queryset=User.objects.none()
+    )
+    to_manager = forms.ModelChoiceField(
+        label=_("New relationship manager"), queryset=User.objects.none()
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=500)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        managers = assignable_managers(user)
+        self.fields["from_manager"].queryset = managers_in_scope(user)
+        self.fields["to_manager"].queryset = managers
+
+
+class AutoAssignForm(BootstrapForm):
+    branch = forms.ModelChoiceField(label=_("Branch"), queryset=Branch.objects.none())
+    balance_by = forms.ChoiceField(
+        label=_("Balance by"),
+        choices=[("count", _("Number of customers")), ("aum", _("Assets under management"))],
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        branches = Branch.objects.all()
+        if not user.is_head_office:
+            branches = branches.filter(path__startswith=user.branch.path)
+        self.fields["branch"].queryset = branches

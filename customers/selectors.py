@@ -3,11 +3,37 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from decimal import Decimal
 
-from .models import BalanceSnapshot, Customer
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
-__all__ = ["AumSparkline", "customer_aum_sparkline"]
+from .choices import ChangeRequestStatus, ProductType, RelationType, Role
+from .models import (
+    BalanceSnapshot,
+    ChangeRequest,
+    CreditLine,
+    Customer,
+    CustomerTeamMember,
+    Holding,
+    KeyContact,
+    Reassignment,
+    RelatedParty,
+    User,
+)
+from .profile import completeness, facts_worth_learning
+
+__all__ = [
+    "AumSparkline",
+    "assignable_managers",
+    "managers_in_scope",
+    "CustomerProfile",
+    "RelationshipNode",
+    "customer_aum_sparkline",
+    "customer_profile",
+    "customer_relationship_map",
+]
 
 SPARKLINE_MONTHS = 12
 
@@ -43,3 +69,140 @@ def customer_aum_sparkline(
     return AumSparkline(
         points=points, first=snapshots[0], last=snapshots[-1], months=len(snapshots)
     )
+
+
+# --- Customer page -------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class RelationshipNode:
+    """One related customer on the relationship map, placed on a circle around the customer."""
+
+    label: str
+    relation: str
+    tier: str
+    tier_label: str
+    customer_id: int | None
+    x: float
+    y: float
+
+
+MAP_SIZE = 320
+MAP_RADIUS = 115
+MAP_MAX_NODES = 12
+
+
+def customer_relationship_map(*, customer: Customer, user) -> list[RelationshipNode]:
+    """The customer's related parties, both directions, for the map and the list.
+
+    A related customer outside the user's scope is shown only as "a customer outside your
+    book", so the map never leaks another RM's customer.
+    """
+    links = list(
+        RelatedParty.objects.filter(Q(customer=customer) | Q(related_customer=customer))
+        .select_related("customer", "related_customer")
+        .order_by("relation_type", "id")[:MAP_MAX_NODES]
+    )
+    other_ids = {
+        link.related_customer_id if link.customer_id == customer.pk else link.customer_id
+        for link in links
+    }
+    visible = (
+        set(Customer.objects.visible_to(user).filter(pk__in=other_ids).values_list("pk", flat=True))
+        if other_ids
+        else set()
+    )
+    nodes = []
+    for index, link in enumerate(links):
+        outgoing = link.customer_id == customer.pk
+        other = link.related_customer if outgoing else link.customer
+        relation = link.get_relation_type_display()
+        if not outgoing:
+            relation = REVERSE_RELATION_LABELS.get(link.relation_type, relation)
+        angle = 2 * math.pi * index / max(len(links), 1) - math.pi / 2
+        shown = other.pk in visible
+        nodes.append(
+            RelationshipNode(
+                label=other.name if shown else str(_("Customer outside your book")),
+                relation=str(relation),
+                tier=other.value_tier if shown else "",
+                tier_label=other.get_value_tier_display() if shown else "",
+                customer_id=other.pk if shown else None,
+                x=round(MAP_SIZE / 2 + MAP_RADIUS * math.cos(angle), 1),
+                y=round(MAP_SIZE / 2 + MAP_RADIUS * math.sin(angle), 1),
+            )
+        )
+    return nodes
+
+
+REVERSE_RELATION_LABELS = {
+    RelationType.HOUSEHOLD: _("Household member"),
+    RelationType.GROUP_COMPANY: _("Group company"),
+    RelationType.GUARANTOR: _("Guaranteed by"),
+    RelationType.REFERRER: _("Referred by"),
+    RelationType.KEY_PERSON: _("Has key person"),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class CustomerProfile:
+    """Everything the customer page shows beyond the customer row, in a fixed set of queries."""
+
+    holdings: list[Holding]
+    key_contacts: list[KeyContact]
+    credit_lines: list[CreditLine]
+    team: list[CustomerTeamMember]
+    relationship_map: list[RelationshipNode]
+    pending_change_request: ChangeRequest | None
+    reassignments: list[Reassignment]
+    completeness: int
+    facts_worth_learning: list[str]
+
+    @property
+    def holdings_total(self) -> Decimal:
+        return sum(
+            (h.balance for h in self.holdings if h.product_type not in DEBT_PRODUCTS), Decimal("0")
+        )
+
+
+DEBT_PRODUCTS = {ProductType.LOAN, ProductType.CREDIT_CARD}
+
+
+def customer_profile(*, customer: Customer, user) -> CustomerProfile:
+    return CustomerProfile(
+        holdings=list(
+            customer.holdings.filter(is_active=True).order_by("product_type", "-balance")
+        ),
+        key_contacts=list(customer.key_contacts.all()) if customer.is_corporate else [],
+        credit_lines=list(customer.credit_lines.all()),
+        team=list(customer.team.select_related("member")),
+        relationship_map=customer_relationship_map(customer=customer, user=user),
+        pending_change_request=ChangeRequest.objects.filter(
+            customer=customer, status=ChangeRequestStatus.PENDING
+        )
+        .select_related("requested_by")
+        .first(),
+        reassignments=list(
+            customer.reassignments.select_related("from_manager", "to_manager", "reassigned_by")[:5]
+        ),
+        completeness=completeness(customer),
+        facts_worth_learning=facts_worth_learning(customer),
+    )
+
+
+# --- Staff -------------------------------------------------------------------------------
+
+
+def managers_in_scope(user):
+    """RMs (active or not) whose books the user manages: their branch's, or all for head office."""
+    managers = User.objects.filter(role=Role.RELATIONSHIP_MANAGER).select_related("branch")
+    if user.is_head_office:
+        return managers
+    if not user.is_branch_head or user.branch_id is None:
+        return managers.none()
+    return managers.filter(branch__path__startswith=user.branch.path)
+
+
+def assignable_managers(user):
+    """Active RMs the user may give customers to."""
+    return managers_in_scope(user).filter(is_active=True)

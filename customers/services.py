@@ -1,22 +1,66 @@
-"""Domain writes of the customer book. Every write leaves an audit entry."""
+"""Domain writes of the customer book. Every write leaves an audit entry; none skips a rule.
+
+The pages, the REST API, imports and Celery tasks all call these functions.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
-from django.db import models
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
+from django.db.models import Count, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from .choices import AuditAction
-from .masking import mask_id_number, mask_phone
-from .models import AuditEntry, Customer, User
+from .choices import AuditAction, ChangeRequestStatus, CustomerType, IdType, Role
+from .masking import mask_account_number, mask_id_number, mask_phone
+from .models import (
+    STATIC_FIELDS,
+    SYSTEM_FIELDS,
+    AuditEntry,
+    Branch,
+    ChangeRequest,
+    Customer,
+    Reassignment,
+    User,
+)
+from .profile import completeness
+from .selectors import assignable_managers
+from .validators import (
+    prc_id_birth_date,
+    validate_birth_date,
+    validate_mobile_phone,
+    validate_prc_id_number,
+    validate_uscc,
+)
 
-__all__ = ["audit_created", "audit_record", "audit_value"]
+__all__ = [
+    "ConcurrentEditError",
+    "audit_created",
+    "audit_record",
+    "audit_value",
+    "change_request_decide",
+    "change_request_submit",
+    "customer_create",
+    "customer_field_reveal",
+    "customer_identity_errors",
+    "customer_profile_update",
+    "customers_auto_assign",
+    "customers_reassign",
+    "portfolio_handover",
+]
+
+# --- Audit -------------------------------------------------------------------------------
 
 SENSITIVE_FIELD_MASKS = {
     "id_number": mask_id_number,
     "phone": mask_phone,
+    "account_number": mask_account_number,
 }
+REVEALABLE_FIELDS = {"id_number": mask_id_number, "phone": mask_phone}
 
 
 def audit_value(field: str, value: Any) -> Any:
@@ -33,6 +77,29 @@ def audit_value(field: str, value: Any) -> Any:
     return str(value)
 
 
+def _audit_entry(
+    *,
+    acting_user: User | None,
+    action: str,
+    instance: models.Model,
+    customer: Customer | None,
+    changes: Mapping[str, tuple[Any, Any]] | None,
+    reason: str,
+) -> AuditEntry:
+    return AuditEntry(
+        actor=acting_user,
+        action=action,
+        object_type=instance._meta.label_lower,
+        object_id=str(instance.pk),
+        customer=customer,
+        changes={
+            field: [audit_value(field, old), audit_value(field, new)]
+            for field, (old, new) in (changes or {}).items()
+        },
+        reason=reason[:500],
+    )
+
+
 def audit_record(
     *,
     acting_user: User | None,
@@ -43,18 +110,16 @@ def audit_record(
     reason: str = "",
 ) -> AuditEntry:
     """Append one audit entry for `instance`; values of sensitive fields are masked."""
-    return AuditEntry.objects.create(
-        actor=acting_user,
+    entry = _audit_entry(
+        acting_user=acting_user,
         action=action,
-        object_type=instance._meta.label_lower,
-        object_id=str(instance.pk),
+        instance=instance,
         customer=customer,
-        changes={
-            field: [audit_value(field, old), audit_value(field, new)]
-            for field, (old, new) in (changes or {}).items()
-        },
+        changes=changes,
         reason=reason,
     )
+    entry.save()
+    return entry
 
 
 def audit_created(
@@ -72,3 +137,504 @@ def audit_created(
         customer=customer,
         changes={field: (None, getattr(instance, field)) for field in fields},
     )
+
+
+# --- Validation --------------------------------------------------------------------------
+
+
+class ConcurrentEditError(ValidationError):
+    """Someone saved the customer after this editor loaded it."""
+
+
+def customer_identity_errors(customer: Customer) -> dict[str, list[str]]:
+    """Field errors of the identity and contact data, beyond what the model checks."""
+    errors: dict[str, list[str]] = {}
+
+    def check(field: str, validator, value) -> None:
+        try:
+            validator(value)
+        except ValidationError as error:
+            errors.setdefault(field, []).extend(error.messages)
+
+    if customer.id_number:
+        customer.id_number = customer.id_number.strip().upper()
+        if customer.id_type == IdType.PRC_ID_CARD:
+            check("id_number", validate_prc_id_number, customer.id_number)
+            encoded = prc_id_birth_date(customer.id_number)
+            if "id_number" not in errors and customer.birth_date and encoded != customer.birth_date:
+                errors.setdefault("birth_date", []).append(
+                    _("The birth date does not match the ID number.")
+                )
+        elif customer.id_type == IdType.USCC:
+            check("id_number", validate_uscc, customer.id_number)
+        elif not customer.id_type:
+            errors.setdefault("id_type", []).append(_("Say which kind of ID this number is."))
+    if customer.id_type == IdType.USCC and customer.customer_type == CustomerType.INDIVIDUAL:
+        errors.setdefault("id_type", []).append(
+            _("A unified social credit code identifies a company, not a person.")
+        )
+    if customer.id_type == IdType.PRC_ID_CARD and customer.customer_type == CustomerType.CORPORATE:
+        errors.setdefault("id_type", []).append(
+            _("A company is identified by its unified social credit code.")
+        )
+    if customer.phone:
+        customer.phone = customer.phone.replace(" ", "").replace("-", "")
+        check("phone", validate_mobile_phone, customer.phone)
+    check("birth_date", validate_birth_date, customer.birth_date)
+    return errors
+
+
+def _full_clean(customer: Customer) -> None:
+    errors = customer_identity_errors(customer)
+    try:
+        customer.full_clean(exclude=list(errors))
+    except ValidationError as error:
+        for field, messages in error.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _field_changes(before: Mapping[str, Any], customer: Customer, fields: Iterable[str]):
+    return {
+        field: (before[field], getattr(customer, field))
+        for field in fields
+        if before[field] != getattr(customer, field)
+    }
+
+
+# --- Customers ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def customer_create(
+    *,
+    acting_user: User | None,
+    branch: Branch,
+    relationship_manager: User | None = None,
+    reason: str = "",
+    **fields: Any,
+) -> Customer:
+    """Create a customer after identity validation; audited with every initial value."""
+    customer = Customer(branch=branch, relationship_manager=relationship_manager, **fields)
+    customer.profile_completeness = completeness(customer)
+    _full_clean(customer)
+    customer.save()
+    audit_record(
+        acting_user=acting_user,
+        action=AuditAction.CREATE,
+        instance=customer,
+        customer=customer,
+        changes={
+            field: (None, getattr(customer, field))
+            for field in ["customer_number", "customer_type", *fields]
+            if getattr(customer, field) not in (None, "")
+        },
+        reason=reason,
+    )
+    return customer
+
+
+EDITABLE_BY_RM = frozenset(
+    field.name
+    for field in Customer._meta.get_fields()
+    if getattr(field, "editable", False)
+    and field.concrete
+    and not field.primary_key
+    and field.name not in STATIC_FIELDS
+    and field.name not in SYSTEM_FIELDS
+    and field.name
+    not in {
+        "customer_number",
+        "customer_type",
+        "branch",
+        "relationship_manager",
+        "currency",
+        "customer_since",
+        "created_at",
+        "updated_at",
+        "version",
+    }
+)
+
+
+@transaction.atomic
+def customer_profile_update(
+    *,
+    acting_user: User,
+    customer: Customer,
+    expected_version: int,
+    changes: Mapping[str, Any],
+) -> Customer:
+    """Update the RM-maintained (dynamic) fields of a customer.
+
+    Guarantees: static identity fields are refused (they need a change request), system
+    fields are refused (core banking owns them), a save based on an outdated version is
+    refused rather than silently overwriting someone else's edit, and an unchanged form
+    writes nothing.
+    """
+    refused = set(changes) - EDITABLE_BY_RM
+    if refused:
+        raise ValidationError(
+            {field: _("This field cannot be edited here.") for field in sorted(refused)}
+        )
+    before = {field: getattr(customer, field) for field in changes}
+    for field, value in changes.items():
+        setattr(customer, field, value)
+    _full_clean(customer)
+    changed = _field_changes(before, customer, changes)
+    if not changed:
+        return customer
+    customer.profile_completeness = completeness(customer)
+    updated = Customer.objects.filter(pk=customer.pk, version=expected_version).update(
+        **{field: getattr(customer, field) for field in changed},
+        profile_completeness=customer.profile_completeness,
+        version=models.F("version") + 1,
+        updated_at=timezone.now(),
+    )
+    if updated != 1:
+        raise ConcurrentEditError(
+            _(
+                "Someone else saved this customer while you were editing. "
+                "Reload the page to see their changes, then apply yours again."
+            ),
+            code="conflict",
+        )
+    customer.version = expected_version + 1
+    audit_record(
+        acting_user=acting_user,
+        action=AuditAction.UPDATE,
+        instance=customer,
+        customer=customer,
+        changes=changed,
+    )
+    return customer
+
+
+def customer_field_reveal(*, acting_user: User, customer: Customer, field: str) -> str:
+    """Return the full value of a masked field, and audit that it was seen (not the value).
+
+    `customer` must already come from the acting user's scope; integration accounts never
+    reveal through the browser.
+    """
+    if field not in REVEALABLE_FIELDS:
+        raise ValidationError({"field": _("This field cannot be revealed.")})
+    if acting_user.is_integration:
+        raise PermissionDenied
+    audit_record(
+        acting_user=acting_user,
+        action=AuditAction.REVEAL,
+        instance=customer,
+        customer=customer,
+        changes={field: (None, None)},
+    )
+    return getattr(customer, field)
+
+
+# --- Change requests (maker-checker) -----------------------------------------------------
+
+
+@transaction.atomic
+def change_request_submit(
+    *, acting_user: User, customer: Customer, changes: Mapping[str, Any], reason: str
+) -> ChangeRequest:
+    """An RM proposes new values for static identity fields; a branch head decides.
+
+    The proposal is validated now (a bad ID number is refused at once) and only fields that
+    really change are recorded. One pending request per customer.
+    """
+    refused = set(changes) - set(STATIC_FIELDS)
+    if refused:
+        raise ValidationError(
+            {field: _("Only identity fields go through a change request.") for field in refused}
+        )
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why the identity data must change.")})
+    proposed = Customer.objects.get(pk=customer.pk)
+    for field, value in changes.items():
+        setattr(proposed, field, value)
+    _full_clean(proposed)
+    diff = {
+        field: [
+            audit_value("", getattr(customer, field)),
+            audit_value("", getattr(proposed, field)),
+        ]
+        for field in changes
+        if getattr(customer, field) != getattr(proposed, field)
+    }
+    if not diff:
+        raise ValidationError(_("The proposal changes nothing."))
+    if ChangeRequest.objects.filter(customer=customer, status=ChangeRequestStatus.PENDING).exists():
+        raise ValidationError(_("This customer already has a change request waiting for approval."))
+    change_request = ChangeRequest.objects.create(
+        customer=customer, requested_by=acting_user, changes=diff, reason=reason.strip()
+    )
+    audit_record(
+        acting_user=acting_user,
+        action=AuditAction.CREATE,
+        instance=change_request,
+        customer=customer,
+        changes={field: tuple(values) for field, values in diff.items()},
+        reason=reason,
+    )
+    return change_request
+
+
+def _may_decide(user: User, customer: Customer) -> bool:
+    if user.is_head_office:
+        return True
+    return user.is_branch_head and Customer.objects.visible_to(user).filter(pk=customer.pk).exists()
+
+
+@transaction.atomic
+def change_request_decide(
+    *, acting_user: User, change_request: ChangeRequest, approve: bool, comment: str = ""
+) -> ChangeRequest:
+    """A branch head approves (the change is applied) or rejects a pending change request.
+
+    The maker cannot be the checker. If the identity fields moved since the request was
+    made, approval is refused: the branch head would be approving a change nobody proposed.
+    """
+    change_request = ChangeRequest.objects.select_for_update().get(pk=change_request.pk)
+    customer = Customer.objects.select_for_update().get(pk=change_request.customer_id)
+    if not _may_decide(acting_user, customer):
+        raise PermissionDenied
+    if change_request.requested_by_id == acting_user.pk:
+        raise ValidationError(_("You cannot decide on your own change request."))
+    if change_request.status != ChangeRequestStatus.PENDING:
+        raise ValidationError(_("This change request has already been decided."))
+    if not approve and not comment.strip():
+        raise ValidationError({"comment": _("Say why the change is rejected.")})
+
+    if approve:
+        before = {field: getattr(customer, field) for field in change_request.changes}
+        for field, (old, new) in change_request.changes.items():
+            if audit_value("", before[field]) != old:
+                raise ValidationError(
+                    _("The customer's identity data changed since this request was made.")
+                )
+            setattr(customer, field, customer._meta.get_field(field).to_python(new))
+        _full_clean(customer)
+        customer.profile_completeness = completeness(customer)
+        customer.version += 1
+        customer.save()
+        audit_record(
+            acting_user=acting_user,
+            action=AuditAction.UPDATE,
+            instance=customer,
+            customer=customer,
+            changes=_field_changes(before, customer, before),
+            reason=_("Change request #%(id)s approved") % {"id": change_request.pk},
+        )
+    change_request.status = (
+        ChangeRequestStatus.APPROVED if approve else ChangeRequestStatus.REJECTED
+    )
+    change_request.decided_by = acting_user
+    change_request.decided_at = timezone.now()
+    change_request.decision_comment = comment.strip()
+    change_request.save()
+    audit_record(
+        acting_user=acting_user,
+        action=AuditAction.UPDATE,
+        instance=change_request,
+        customer=customer,
+        changes={"status": (ChangeRequestStatus.PENDING, change_request.status)},
+        reason=comment,
+    )
+    from interactions.services import notification_send
+
+    notification_send(
+        recipient=change_request.requested_by,
+        customer=customer,
+        message=(
+            _("Your change request for %(name)s was approved.")
+            if approve
+            else _("Your change request for %(name)s was rejected: %(comment)s")
+        )
+        % {"name": customer.name, "comment": comment},
+    )
+    return change_request
+
+
+# --- Assignment --------------------------------------------------------------------------
+
+
+def _require_branch_manager(user: User) -> None:
+    if not (user.is_branch_head or user.is_head_office):
+        raise PermissionDenied
+
+
+@transaction.atomic
+def customers_reassign(
+    *,
+    acting_user: User,
+    customer_ids: Iterable[int],
+    to_manager: User,
+    reason: str,
+) -> int:
+    """Move customers to another primary RM, with their open work, and tell the new RM.
+
+    Only branch heads (within their branch) and head office may reassign. Set-based: one
+    UPDATE for the customers, one for their open reminders, and bulk inserts of the
+    reassignment records and audit entries, however many customers move.
+    """
+    _require_branch_manager(acting_user)
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why the customers are reassigned.")})
+    if not assignable_managers(acting_user).filter(pk=to_manager.pk).exists():
+        raise ValidationError(
+            {"to_manager": _("Choose an active relationship manager of your branch.")}
+        )
+    requested = set(customer_ids)
+    moving = list(
+        Customer.objects.visible_to(acting_user)
+        .filter(pk__in=requested)
+        .exclude(relationship_manager=to_manager)
+        .select_for_update()
+        .values_list("pk", "relationship_manager_id", "branch_id")
+    )
+    visible = set(
+        Customer.objects.visible_to(acting_user)
+        .filter(pk__in=requested)
+        .values_list("pk", flat=True)
+    )
+    if requested - visible:
+        # Unknown and out-of-scope ids look the same: not found.
+        raise ValidationError({"customers": _("Some of the selected customers were not found.")})
+    if not moving:
+        return 0
+
+    ids = [pk for pk, _rm, _branch in moving]
+    Customer.objects.filter(pk__in=ids).update(
+        relationship_manager=to_manager,
+        branch_id=to_manager.branch_id,
+        version=models.F("version") + 1,
+        updated_at=timezone.now(),
+    )
+    Reassignment.objects.bulk_create(
+        [
+            Reassignment(
+                customer_id=pk,
+                from_manager_id=old_rm,
+                to_manager=to_manager,
+                reassigned_by=acting_user,
+                reason=reason.strip(),
+            )
+            for pk, old_rm, _branch in moving
+        ]
+    )
+    AuditEntry.objects.bulk_create(
+        [
+            AuditEntry(
+                actor=acting_user,
+                action=AuditAction.UPDATE,
+                object_type="customers.customer",
+                object_id=str(pk),
+                customer_id=pk,
+                changes={
+                    "relationship_manager": [old_rm, to_manager.pk],
+                    **(
+                        {"branch": [old_branch, to_manager.branch_id]}
+                        if old_branch != to_manager.branch_id
+                        else {}
+                    ),
+                },
+                reason=reason.strip()[:500],
+            )
+            for pk, old_rm, old_branch in moving
+        ],
+        batch_size=1000,
+    )
+    _transfer_open_work(customer_ids=ids, to_manager=to_manager)
+    from interactions.services import notification_send
+
+    notification_send(
+        recipient=to_manager,
+        message=_("%(count)s customers were assigned to you: %(reason)s")
+        % {"count": len(ids), "reason": reason.strip()},
+        customer=Customer.objects.get(pk=ids[0]) if len(ids) == 1 else None,
+    )
+    return len(ids)
+
+
+def _transfer_open_work(*, customer_ids: list[int], to_manager: User) -> None:
+    """The customers' open reminders follow them to the new RM."""
+    from interactions.choices import ReminderStatus
+    from interactions.models import Reminder
+
+    Reminder.objects.filter(customer_id__in=customer_ids, status=ReminderStatus.OPEN).update(
+        assigned_to=to_manager
+    )
+
+
+def portfolio_handover(
+    *, acting_user: User, from_manager: User, to_manager: User, reason: str
+) -> int:
+    """Hand a departing RM's whole book to another RM in one step."""
+    if from_manager.pk == to_manager.pk:
+        raise ValidationError({"to_manager": _("Choose a different relationship manager.")})
+    book = Customer.objects.visible_to(acting_user).filter(relationship_manager=from_manager)
+    return customers_reassign(
+        acting_user=acting_user,
+        customer_ids=list(book.values_list("pk", flat=True)),
+        to_manager=to_manager,
+        reason=reason,
+    )
+
+
+BALANCE_BY_COUNT = "count"
+BALANCE_BY_AUM = "aum"
+
+
+def customers_auto_assign(
+    *, acting_user: User, branch: Branch, balance_by: str = BALANCE_BY_COUNT
+) -> dict[int, int]:
+    """Give the branch's unassigned customers to its RMs, evening out book size or book AUM.
+
+    Greedy: the largest unassigned customer goes to the RM with the lightest book, and so on.
+    Returns how many customers each RM received.
+    """
+    _require_branch_manager(acting_user)
+    if balance_by not in (BALANCE_BY_COUNT, BALANCE_BY_AUM):
+        raise ValidationError({"balance_by": _("Balance by book size or by book AUM.")})
+    if not acting_user.is_head_office and not branch.path.startswith(acting_user.branch.path):
+        raise PermissionDenied
+    managers = list(
+        User.objects.filter(role=Role.RELATIONSHIP_MANAGER, is_active=True, branch=branch)
+        .annotate(book_size=Count("customers"), book_aum=Sum("customers__aum"))
+        .order_by("pk")
+    )
+    if not managers:
+        raise ValidationError(_("This branch has no active relationship managers."))
+    load = {
+        manager.pk: Decimal(
+            manager.book_size if balance_by == BALANCE_BY_COUNT else (manager.book_aum or 0)
+        )
+        for manager in managers
+    }
+    unassigned = (
+        Customer.objects.visible_to(acting_user)
+        .filter(branch=branch, relationship_manager__isnull=True)
+        .order_by("-aum", "pk")
+        .values_list("pk", "aum")
+    )
+    plan: dict[int, list[int]] = {manager.pk: [] for manager in managers}
+    for pk, aum in unassigned:
+        lightest = min(load, key=lambda manager_id: (load[manager_id], manager_id))
+        plan[lightest].append(pk)
+        load[lightest] += 1 if balance_by == BALANCE_BY_COUNT else aum
+    by_id = {manager.pk: manager for manager in managers}
+    assigned: dict[int, int] = {}
+    with transaction.atomic():
+        for manager_id, customer_ids in plan.items():
+            if customer_ids:
+                assigned[manager_id] = customers_reassign(
+                    acting_user=acting_user,
+                    customer_ids=customer_ids,
+                    to_manager=by_id[manager_id],
+                    reason=_("Automatic assignment of unassigned customers"),
+                )
+    return assigned
+
+
+__all__ += ["BALANCE_BY_AUM", "BALANCE_BY_COUNT", "EDITABLE_BY_RM", "REVEALABLE_FIELDS"]

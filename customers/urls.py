@@ -7,4 +7,21 @@ app_name = "customers"
 urlpatterns = [
     path("", views.CustomerListView.as_view(), name="list"),
     path("<int:pk>/", views.CustomerDetailView.as_view(), name="detail"),
+    path("<int:pk>/edit/", views.CustomerProfileEditView.as_view(), name="edit"),
+    path("<int:pk>/reveal/<str:field>/", views.CustomerRevealView.as_view(), name="reveal"),
+    path(
+        "<int:pk>/change-request/",
+        views.ChangeRequestCreateView.as_view(),
+        name="change_request_create",
+    ),
+    path("<int:pk>/audit/", views.CustomerAuditView.as_view(), name="audit"),
+    path("change-requests/", views.ChangeRequestQueueView.as_view(), name="change_requests"),
+    path(
+        "change-requests/<int:pk>/decide/",
+        views.ChangeRequestDecideView.as_view(),
+        name="change_request_decide",
+    ),
+    path("reassign/", views.ReassignView.as_view(), name="reassign"),
+    path("handover/", views.HandoverView.as_view(), name="handover"),
+    path("auto-assign/", views.AutoAssignView.as_view(), name="auto_assign"),
 ]

@@ -7,7 +7,9 @@ from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
-from customers.masking import mask_phone
+from customers.choices import ContactChannel
+from customers.masking import mask_account_number, mask_phone
+from customers.models import CONSENT_FIELDS
 
 register = template.Library()
 
@@ -36,3 +38,29 @@ def masked_phone(value):
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key) if mapping else None
+
+
+@register.filter
+def masked_account(value):
+    return mask_account_number(value) if value else "—"
+
+
+@register.filter
+def percent(value):
+    """0.4567 → 46%."""
+    return f"{round(float(value) * 100)}%"
+
+
+@register.filter
+def progress_step(value):
+    """A percentage rounded to the 10% steps the CSS has classes for (w-0 … w-100)."""
+    return int(round(int(value or 0), -1))
+
+
+@register.filter
+def consents(customer):
+    """(channel label, consent given) for every contact channel."""
+    return [
+        (label, bool(getattr(customer, CONSENT_FIELDS[channel])))
+        for channel, label in ContactChannel.choices
+    ]

@@ -4,3 +4,19 @@ document.addEventListener("change", (event) => {
     event.target.form.submit();
   }
 });
+
+// Reveal a masked field: an audited POST; the full value replaces the mask in place.
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest(".js-reveal");
+  if (!button) return;
+  const token = document.querySelector("input[name=csrfmiddlewaretoken]");
+  const response = await fetch(button.dataset.url, {
+    method: "POST",
+    headers: { "X-CSRFToken": token ? token.value : "" },
+    credentials: "same-origin",
+  });
+  if (response.ok) {
+    document.querySelector(button.dataset.target).textContent = await response.text();
+    button.remove();
+  }
+});

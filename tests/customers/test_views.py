@@ -66,8 +66,9 @@ def test_customer_page_query_count_is_constant(client_for, rm_a, django_assert_n
         BalanceSnapshotFactory(customer=customer, month=f"2026-{month:02d}-01")
     client = client_for(rm_a)
     # then: session, user, team memberships, notifications, customer, interactions, reminders,
-    # audit, snapshots, session save (3)
-    with django_assert_num_queries(12):
+    # audit, snapshots, holdings, credit lines, team, related parties, pending change request,
+    # reassignments, session save (3)
+    with django_assert_num_queries(18):
         response = client.get(reverse("customers:detail", args=[customer.pk]))
     assert response.context["aum_sparkline"].months == 12
 

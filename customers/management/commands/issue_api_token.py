@@ -17,7 +17,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("username", help="The integration account (role 'integration').")
         parser.add_argument(
-            "--days", type=int, default=DEFAULT_VALIDITY_DAYS,
+            "--days",
+            type=int,
+            default=DEFAULT_VALIDITY_DAYS,
             help=f"Days until the token expires (default {DEFAULT_VALIDITY_DAYS}).",
         )
 

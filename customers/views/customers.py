@@ -1,0 +1,128 @@
+"""Pages of the customer book. Every query of customer data goes through `visible_to`."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import DetailView, ListView, UpdateView
+
+from interactions.selectors import customer_timeline
+
+from ..filtersets import CustomerFilterSet
+from ..forms import CustomerProfileForm, ReassignForm
+from ..masking import mask_id_number, mask_phone
+from ..models import Customer
+from ..selectors import customer_aum_sparkline, customer_profile
+from ..services import REVEALABLE_FIELDS, customer_field_reveal, customer_profile_update
+
+__all__ = [
+    "CustomerDetailView",
+    "CustomerListView",
+    "CustomerProfileEditView",
+    "CustomerRevealView",
+    "ScopedViewMixin",
+]
+
+
+class ScopedViewMixin(LoginRequiredMixin):
+    """The one gate of the HTML views: the queryset is what the user may see, so anything
+    else is a 404, indistinguishable from a customer that does not exist."""
+
+    model: type = Customer
+
+    def get_queryset(self):
+        return self.model.objects.visible_to(self.request.user)
+
+
+class CustomerListView(ScopedViewMixin, ListView):
+    template_name = "customers/customer_list.html"
+    context_object_name = "customers"
+    paginate_by = 25
+
+    def get_queryset(self):
+        self.filterset = CustomerFilterSet(
+            self.request.GET or None, queryset=super().get_queryset(), request=self.request
+        )
+        customers = self.filterset.qs if self.filterset.is_bound else self.filterset.queryset
+        return customers.select_related("relationship_manager", "branch").order_by("name", "id")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["filterset"] = self.filterset
+        user = self.request.user
+        if user.is_branch_head or user.is_head_office:
+            context["reassign_form"] = ReassignForm(user=user)
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context["query_without_page"] = query.urlencode()
+        return context
+
+
+class CustomerDetailView(ScopedViewMixin, DetailView):
+    template_name = "customers/customer_detail.html"
+    context_object_name = "customer"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("relationship_manager", "branch")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        customer = self.object
+        context.update(
+            id_number_masked=mask_id_number(customer.id_number),
+            phone_masked=mask_phone(customer.phone),
+            timeline=customer_timeline(customer=customer),
+            aum_sparkline=customer_aum_sparkline(customer=customer),
+            profile=customer_profile(customer=customer, user=self.request.user),
+        )
+        user = self.request.user
+        if user.is_branch_head or user.is_head_office:
+            context["reassign_form"] = ReassignForm(user=user, initial={"customers": [customer.pk]})
+        return context
+
+
+class CustomerProfileEditView(ScopedViewMixin, UpdateView):
+    """The RM keeps the dynamic profile up to date; identity fields need a change request."""
+
+    form_class = CustomerProfileForm
+    template_name = "customers/customer_form.html"
+    context_object_name = "customer"
+
+    def form_valid(self, form):
+        try:
+            customer_profile_update(
+                acting_user=self.request.user,
+                customer=self.object,
+                expected_version=form.cleaned_data["version"],
+                changes=form.profile_changes(),
+            )
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                for field, errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, error.messages)
+            return self.form_invalid(form)
+        messages.success(self.request, _("The profile was saved."))
+        return redirect("customers:detail", pk=self.object.pk)
+
+
+class CustomerRevealView(ScopedViewMixin, View):
+    """Show the full value of one masked field, once, audited (POST only)."""
+
+    def post(self, request, pk: int, field: str):
+        customer = get_object_or_404(self.get_queryset(), pk=pk)
+        if field not in REVEALABLE_FIELDS:
+            return HttpResponse(status=404)
+        try:
+            value = customer_field_reveal(acting_user=request.user, customer=customer, field=field)
+        except PermissionDenied:
+            return HttpResponse(status=403)
+        response = HttpResponse(value, content_type="text/plain; charset=utf-8")
+        response["Cache-Control"] = "no-store"
+        return response
