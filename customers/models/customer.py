@@ -210,6 +210,8 @@ class Customer(models.Model):
             models.Index(fields=["profile_completeness"], name="customer_completeness"),
             models.Index(fields=["last_contact_at"], name="customer_last_contact"),
             models.Index(fields=["customer_type"], name="customer_type"),
+            models.Index(fields=["-aum", "-id"], name="customer_aum"),
+            models.Index(fields=["relationship_manager", "-aum", "-id"], name="customer_rm_aum"),
         ]
 
     def __str__(self) -> str:

@@ -9,8 +9,9 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views import View
-from django.views.generic import DetailView, ListView, UpdateView
+from django.views.generic import DetailView, TemplateView, UpdateView
 
+from crm_site.pagination import keyset_page
 from interactions.selectors import customer_timeline
 
 from ..filtersets import CustomerFilterSet
@@ -39,27 +40,46 @@ class ScopedViewMixin(LoginRequiredMixin):
         return self.model.objects.visible_to(self.request.user)
 
 
-class CustomerListView(ScopedViewMixin, ListView):
-    template_name = "customers/customer_list.html"
-    context_object_name = "customers"
-    paginate_by = 25
+LIST_PAGE_SIZE = 25
+LIST_ORDERINGS = {
+    "name": ["name", "id"],
+    "-aum": ["-aum", "-id"],
+    "customer_number": ["customer_number", "id"],
+}
 
-    def get_queryset(self):
-        self.filterset = CustomerFilterSet(
-            self.request.GET or None, queryset=super().get_queryset(), request=self.request
-        )
-        customers = self.filterset.qs if self.filterset.is_bound else self.filterset.queryset
-        return customers.select_related("relationship_manager", "branch").order_by("name", "id")
+
+class CustomerListView(ScopedViewMixin, TemplateView):
+    """The customer list: filtered with the shared FilterSet, paged by key (constant cost)."""
+
+    template_name = "customers/customer_list.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["filterset"] = self.filterset
+        filterset = CustomerFilterSet(
+            self.request.GET or None, queryset=self.get_queryset(), request=self.request
+        )
+        customers = filterset.qs if filterset.is_bound else filterset.queryset
+        sort = self.request.GET.get("sort", "name")
+        page = keyset_page(
+            customers.select_related("relationship_manager", "branch"),
+            ordering=LIST_ORDERINGS.get(sort, LIST_ORDERINGS["name"]),
+            page_size=LIST_PAGE_SIZE,
+            after=self.request.GET.get("after"),
+            before=self.request.GET.get("before"),
+        )
+        query = self.request.GET.copy()
+        for key in ("after", "before"):
+            query.pop(key, None)
+        context.update(
+            filterset=filterset,
+            customers=page.rows,
+            page=page,
+            sort=sort if sort in LIST_ORDERINGS else "name",
+            query_without_page=query.urlencode(),
+        )
         user = self.request.user
         if user.is_branch_head or user.is_head_office:
             context["reassign_form"] = ReassignForm(user=user)
-        query = self.request.GET.copy()
-        query.pop("page", None)
-        context["query_without_page"] = query.urlencode()
         return context
 
 

@@ -1,0 +1,120 @@
+"""Keyset pagination for the HTML lists: constant cost however deep the user pages.
+
+OFFSET pagination reads and throws away every row before the page, and Django's Paginator
+counts the whole filtered set with the list's joins (the traps measured in
+`shared/performance.md`). Here a page is "the next N rows after this key", read from an
+index, and the count is capped so it never scans a million rows.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import json
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+__all__ = ["KeysetPage", "keyset_page"]
+
+COUNT_CAP = 10_000
+
+
+@dataclasses.dataclass
+class KeysetPage:
+    rows: list
+    next_cursor: str | None
+    previous_cursor: str | None
+    count: int
+    count_capped: bool
+
+    @property
+    def count_label(self) -> str:
+        return f"{COUNT_CAP:,}+" if self.count_capped else f"{self.count:,}"
+
+
+def _encode(values: list[Any]) -> str:
+    raw = json.dumps([str(value) if isinstance(value, Decimal) else value for value in values])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, size: int) -> list[Any] | None:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+    if not isinstance(values, list) or len(values) != size:
+        return None
+    if not all(isinstance(value, str | int) for value in values):
+        return None
+    return values
+
+
+def _after(fields: list[str], values: list[Any], forward: bool) -> Q:
+    """Rows strictly after (or before) `values` in the order of `fields` ("-x" descending)."""
+    condition = Q()
+    for index, field in enumerate(fields):
+        name = field.lstrip("-")
+        descending = field.startswith("-")
+        lookup = "lt" if descending == forward else "gt"
+        step = Q(**{f"{name}__{lookup}": values[index]})
+        for previous, value in zip(fields[:index], values[:index], strict=False):
+            step &= Q(**{previous.lstrip("-"): value})
+        condition |= step
+    return condition
+
+
+def keyset_page(
+    queryset: QuerySet,
+    *,
+    ordering: list[str],
+    page_size: int,
+    after: str | None = None,
+    before: str | None = None,
+) -> KeysetPage:
+    """One page of `queryset` in `ordering` (which must end with a unique field, e.g. "id").
+
+    `after`/`before` are opaque cursors from a previous page; a malformed cursor is treated
+    as the first page, never as an error.
+    """
+    fields = [field.lstrip("-") for field in ordering]
+    forward = before is None
+    cursor = _decode(after if forward else before, len(ordering)) if (after or before) else None
+    page = queryset.order_by(*ordering)
+    if cursor is not None:
+        try:
+            page = page.filter(_after(ordering, cursor, forward))
+        except (ValueError, InvalidOperation):
+            cursor = None
+            page = queryset.order_by(*ordering)
+    if not forward and cursor is not None:
+        reverse = [field[1:] if field.startswith("-") else f"-{field}" for field in ordering]
+        page = page.order_by(*reverse)
+    rows = list(page[: page_size + 1])
+    has_more = len(rows) > page_size
+    rows = rows[:page_size]
+    if not forward and cursor is not None:
+        rows.reverse()
+
+    def key(row) -> str:
+        return _encode([getattr(row, field) for field in fields])
+
+    if forward:
+        next_cursor = key(rows[-1]) if rows and has_more else None
+        previous_cursor = key(rows[0]) if rows and cursor is not None else None
+    else:
+        next_cursor = key(rows[-1]) if rows else None
+        previous_cursor = key(rows[0]) if rows and has_more else None
+
+    capped = queryset.order_by().values("pk")[: COUNT_CAP + 1]
+    count = capped.count()
+    return KeysetPage(
+        rows=rows,
+        next_cursor=next_cursor,
+        previous_cursor=previous_cursor,
+        count=min(count, COUNT_CAP),
+        count_capped=count > COUNT_CAP,
+    )
