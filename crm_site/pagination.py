@@ -54,7 +54,13 @@ def _decode(cursor: str, size: int) -> list[Any] | None:
 
 
 def _after(fields: list[str], values: list[Any], forward: bool) -> Q:
-    """Rows strictly after (or before) `values` in the order of `fields` ("-x" descending)."""
+    """Rows strictly after (or before) `values` in the order of `fields` ("-x" descending).
+
+    The leading field also gets a plain range bound (`name >= X AND (name > X OR ...)`):
+    PostgreSQL turns that into an index range instead of filtering an OR row by row.
+    """
+    first = fields[0]
+    bound = "lte" if first.startswith("-") == forward else "gte"
     condition = Q()
     for index, field in enumerate(fields):
         name = field.lstrip("-")
@@ -64,7 +70,7 @@ def _after(fields: list[str], values: list[Any], forward: bool) -> Q:
         for previous, value in zip(fields[:index], values[:index], strict=False):
             step &= Q(**{previous.lstrip("-"): value})
         condition |= step
-    return condition
+    return Q(**{f"{first.lstrip('-')}__{bound}": values[0]}) & condition
 
 
 def keyset_page(

@@ -1,0 +1,196 @@
+#!/usr/bin/env python
+"""Benchmark: the customer list page at 1,000,000 customers on PostgreSQL.
+
+Builds (once) a scratch database `crm_bench_list` with 50 branches, 1,000 RMs and N customers
+(generated in SQL), serves the app with gunicorn (2 workers) on 127.0.0.1, and loads the list
+page from 10 keep-alive connections for each user kind: an RM (own book), a branch head (a
+branch of ~20,000 customers) and head office (the whole bank), first pages, deep pages
+(keyset cursors thousands of rows in), filtered and searched pages. Prints p50/p95/p99.
+
+    .venv/bin/python scripts/bench_customer_list.py [--customers 1000000] [--seconds 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from scripts.bench_common import Gunicorn, ensure_database, load, machine  # noqa: E402
+
+BRANCHES = 50
+MANAGERS = 1000
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国志文晓辉鹏飞宇浩"
+
+
+def build(customers: int, rebuild: bool = False) -> None:
+    from django.contrib.auth.hashers import make_password
+    from django.db import connection, transaction
+
+    from customers.choices import Role
+    from customers.models import Branch, Customer, User
+
+    if not rebuild and Customer.objects.count() >= customers:
+        print(f"reusing {Customer.objects.count():,} customers")
+        return
+    started = time.monotonic()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE customers_customer, customers_branch, customers_user CASCADE")
+        city = Branch.objects.create(code="SH", name="Shanghai Branch")
+        branches = [
+            Branch.objects.create(code=f"SH{n:02d}", name=f"Sub-branch {n}", parent=city)
+            for n in range(BRANCHES)
+        ]
+        password = make_password("Bench-Password-2026")
+        User.objects.bulk_create(
+            [
+                User(username=f"rm{n:04d}", role=Role.RELATIONSHIP_MANAGER,
+                     branch=branches[n % BRANCHES], password=password)
+                for n in range(MANAGERS)
+            ]
+            + [User(username=f"head{n:02d}", role=Role.BRANCH_HEAD, branch=branches[n],
+                    password=password) for n in range(BRANCHES)]
+            + [User(username="headoffice", role=Role.HEAD_OFFICE, password=password)]
+        )
+        first_rm = User.objects.filter(role=Role.RELATIONSHIP_MANAGER).order_by("id").first().id
+        first_branch = branches[0].id
+        overrides = {
+            "customer_number": "'C' || lpad(g::text, 10, '0')",
+            "customer_type": "CASE WHEN g % 7 = 0 THEN 'corporate' ELSE 'individual' END",
+            "name": f"substr('{SURNAMES}', 1 + (g * 7) % {len(SURNAMES)}, 1) || "
+                    f"substr('{GIVEN}', 1 + (g * 13) % {len(GIVEN)}, 1) || "
+                    f"substr('{GIVEN}', 1 + (g * 31) % {len(GIVEN)}, 1)",
+            "phone": "'13' || lpad((g::bigint * 7919 % 1000000000)::text, 9, '0')",
+            "branch_id": f"{first_branch} + (((g - 1) % {MANAGERS}) % {BRANCHES})",
+            "relationship_manager_id": f"{first_rm} + ((g - 1) % {MANAGERS})",
+            "value_tier": (
+                "(ARRAY['value','sub_value','potential','low_value','low_value'])[1 + (g / 7) % 5]"
+            ),
+            "aum": "round((1e8 / (1 + (g::bigint * 2654435761 % 100000)))::numeric, 2)",
+            "risk_appetite": "1 + (g / 3) % 5",
+            "profile_completeness": "g % 101",
+            "last_contact_at": "now() - ((g % 400) || ' days')::interval",
+            "created_at": "now()",
+            "updated_at": "now()",
+        }
+        columns, expressions, params = [], [], []
+        for field in Customer._meta.concrete_fields:
+            if field.primary_key:
+                continue
+            columns.append(field.column)
+            if field.column in overrides:
+                expressions.append(overrides[field.column].replace("%", "%%"))
+            else:
+                expressions.append("%s")
+                params.append(field.get_default() if field.has_default() else
+                              (None if field.null else ""))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO customers_customer ({', '.join(columns)}) "  # noqa: S608
+                f"SELECT {', '.join(expressions)} FROM generate_series(1, {int(customers)}) AS g",
+                params,
+            )
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")  # what autovacuum does in production
+    print(f"generated {customers:,} customers in {time.monotonic() - started:.1f} s")
+
+
+def session_cookie(username: str) -> dict[str, str]:
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from customers.models import User
+
+    user = User.objects.get(username=username)
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.set_expiry(3600)
+    session.save()
+    return {"Cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}", "Host": "127.0.0.1"}
+
+
+def deep_cursor(queryset, ordering: list[str], position: int) -> str:
+    from crm_site.pagination import _encode
+
+    row = queryset.order_by(*ordering).values_list(*[f.lstrip("-") for f in ordering])[position]
+    return _encode(list(row))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--connections", type=int, default=10)
+    parser.add_argument("--rebuild", action="store_true", help="regenerate the data")
+    args = parser.parse_args()
+
+    env = {
+        "DATABASE_URL": ensure_database("crm_bench_list"),
+        "DJANGO_SETTINGS_MODULE": "crm_site.settings.local",
+        "DEBUG": "false",
+        "SESSION_IDLE_SECONDS": "3600",
+        "LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(env)
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    build(args.customers, rebuild=args.rebuild)
+
+    from customers.models import Branch, Customer
+
+    branch = Branch.objects.get(code="SH00")
+    in_branch = Customer.objects.filter(branch=branch)
+    scenarios = {
+        "RM, own book": ("rm0000", [
+            "/customers/", "/customers/?sort=-aum", "/customers/?value_tier=value",
+            "/customers/?q=" + quote("王"),
+            "/customers/?after=" + deep_cursor(
+                Customer.objects.filter(relationship_manager__username="rm0000"), ["name", "id"], 50
+            ),
+        ]),
+        "branch head, ~20k customers": ("head00", [
+            "/customers/", "/customers/?sort=-aum", "/customers/?value_tier=potential",
+            "/customers/?after=" + deep_cursor(in_branch, ["name", "id"], 15_000),
+            "/customers/?sort=-aum&after=" + deep_cursor(in_branch, ["-aum", "-id"], 10_000),
+        ]),
+        "head office, whole bank": ("headoffice", [
+            "/customers/", "/customers/?sort=-aum", "/customers/?risk_appetite=5",
+            "/customers/?after=" + deep_cursor(Customer.objects.all(), ["name", "id"], 500_000),
+            "/customers/?q=C0000123456",
+        ]),
+    }
+    print(f"Machine: {machine()}")
+    print(f"Data: {Customer.objects.count():,} customers, {BRANCHES} branches, {MANAGERS} RMs")
+    print(
+        f"Load: {args.connections} connections, {args.seconds:.0f} s per user kind, "
+        "gunicorn 2 workers"
+    )
+    server = Gunicorn(env)
+    try:
+        for label, (username, paths) in scenarios.items():
+            headers = session_cookie(username)
+            # warm-up, then measure
+            load(server.port, [(p, headers) for p in paths], connections=2, seconds=2)
+            result = load(server.port, [(p, headers) for p in paths],
+                          connections=args.connections, seconds=args.seconds)
+            print(f"{label:30s} {result['requests']:6d} req  {result['rps']:6.1f} req/s  "
+                  f"p50 {result['p50']:6.1f} ms  p95 {result['p95']:6.1f} ms  "
+                  f"p99 {result['p99']:6.1f} ms  errors {result['errors']}")
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
