@@ -8,6 +8,7 @@ the embedded ones: SQLite and a file-system Celery broker, so `make run` needs n
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -36,6 +37,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "axes",
     "customers",
     "segmentation",
     "interactions",
@@ -43,7 +45,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "crm_site.security.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -54,6 +58,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "crm_site.security.NoStoreMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "crm_site.urls"
@@ -91,7 +97,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "customers.User"
-AUTHENTICATION_BACKENDS = ["customers.backends.StaffBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out accounts
+    "customers.backends.StaffBackend",
+]
+# Lock an account after 5 failed sign-ins (per user name, whatever the address) for an hour.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Locking per user name is the point (ASVS 2.2.1). Locking per address would lock a whole
+# branch behind one NAT after five typos; address-based throttling belongs to the proxy.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "customers:list"
 LOGOUT_REDIRECT_URL = "login"
@@ -147,6 +165,21 @@ CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# No inline scripts or styles anywhere: JavaScript lives in static files.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
 
 # --- REST API ----------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -214,18 +247,74 @@ CELERY_BEAT_SCHEDULE = {
         "task": "interactions.tasks.dispatch_due_reminders_task",
         "schedule": 60.0,
     },
+    "send-reminder-emails": {
+        "task": "interactions.tasks.send_reminder_emails_task",
+        "schedule": 60.0,
+    },
+    "generate-greetings": {
+        "task": "interactions.tasks.generate_greetings_task",
+        "schedule": crontab(hour=6, minute=0),
+    },
+    "cadence-digest": {
+        "task": "interactions.tasks.cadence_digest_task",
+        "schedule": crontab(hour=6, minute=30),
+    },
+    "escalate-complaints": {
+        "task": "interactions.tasks.escalate_complaints_task",
+        "schedule": 15 * 60.0,
+    },
+    "open-quarterly-surveys": {
+        "task": "interactions.tasks.open_quarterly_surveys_task",
+        "schedule": crontab(hour=7, minute=0, day_of_month=1, month_of_year="1,4,7,10"),
+    },
+    "nightly-scoring": {
+        "task": "segmentation.tasks.score_customers_task",
+        "schedule": crontab(
+            hour=env.int("SCORING_HOUR", default=2), minute=env.int("SCORING_MINUTE", default=30)
+        ),
+    },
 }
+# A scoring run still marked running after this long is taken as dead (its worker stopped).
+SEGMENTATION_RUN_TIMEOUT_SECONDS = env.int("SEGMENTATION_RUN_TIMEOUT_SECONDS", default=7200)
 
 # --- E-mail ------------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="crm@bank.example")
 
+# --- Interactions, reminders and service -------------------------------------------------
+INTERACTIONS_SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")  # links in e-mails
+INTERACTIONS_GREETING_LEAD_DAYS = 3  # greeting reminders this many days ahead of the day
+INTERACTIONS_GREETING_HOUR = 9  # local hour the greeting reminder falls due
+INTERACTIONS_HOLIDAY_GREETING_TIERS = ("value", "sub_value")  # seed 000: festive greetings
+INTERACTIONS_COMPLAINT_SLA_HOURS = {"critical": 24, "high": 72, "medium": 120, "low": 240}
+INTERACTIONS_SURVEY_LINK_DAYS = 14  # a survey link expires after this many days
+INTERACTIONS_EMAIL_MAX_ATTEMPTS = 5
+INTERACTIONS_EMAIL_CLAIM_TIMEOUT_MINUTES = 30  # a claim left by a dead worker is retaken
+
 # --- Logging -----------------------------------------------------------------------------
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "crm_site.security.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "crm_site.security.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env("LOG_FORMAT", default="plain"),
+            "filters": ["request_id"],
+        },
+        "security": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_id"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "crm.security": {"handlers": ["security"], "level": "INFO", "propagate": False},
+    },
 }
