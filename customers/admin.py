@@ -4,7 +4,33 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from .models import AuditEntry, BalanceSnapshot, Branch, Customer, User
+from .models import (
+    AuditEntry,
+    BalanceSnapshot,
+    Branch,
+    ChangeRequest,
+    CreditLine,
+    Customer,
+    CustomerTeamMember,
+    Holding,
+    KeyContact,
+    Reassignment,
+    RelatedParty,
+    User,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records of decisions: readable by head office, never edited or deleted."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Branch)
@@ -29,8 +55,25 @@ class UserAdmin(DjangoUserAdmin):
     )
 
 
+class CustomerTeamInline(admin.TabularInline):
+    model = CustomerTeamMember
+    extra = 0
+    raw_id_fields = ["member"]
+
+
+class KeyContactInline(admin.TabularInline):
+    model = KeyContact
+    extra = 0
+
+
+class CreditLineInline(admin.TabularInline):
+    model = CreditLine
+    extra = 0
+
+
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
+    inlines = [CustomerTeamInline, KeyContactInline, CreditLineInline]
     list_display = [
         "customer_number",
         "name",
@@ -54,7 +97,7 @@ class BalanceSnapshotAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin):
     """The audit trail can be read, never written, changed or deleted."""
 
     list_display = ["created_at", "actor", "action", "object_type", "object_id", "customer_id"]
@@ -62,11 +105,31 @@ class AuditEntryAdmin(admin.ModelAdmin):
     search_fields = ["object_id"]
     list_select_related = ["actor"]
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+@admin.register(Holding)
+class HoldingAdmin(admin.ModelAdmin):
+    list_display = ["customer", "product_type", "product_name", "balance", "currency", "is_active"]
+    list_filter = ["product_type", "is_active"]
+    raw_id_fields = ["customer"]
+    list_select_related = ["customer"]
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+
+@admin.register(RelatedParty)
+class RelatedPartyAdmin(admin.ModelAdmin):
+    list_display = ["customer", "relation_type", "related_customer", "created_at"]
+    list_filter = ["relation_type"]
+    raw_id_fields = ["customer", "related_customer"]
+    list_select_related = ["customer", "related_customer"]
+
+
+@admin.register(ChangeRequest)
+class ChangeRequestAdmin(ReadOnlyAdmin):
+    list_display = ["requested_at", "customer", "requested_by", "status", "decided_by"]
+    list_filter = ["status"]
+    list_select_related = ["customer", "requested_by", "decided_by"]
+
+
+@admin.register(Reassignment)
+class ReassignmentAdmin(ReadOnlyAdmin):
+    list_display = ["reassigned_at", "customer", "from_manager", "to_manager", "reassigned_by"]
+    list_select_related = ["customer", "from_manager", "to_manager", "reassigned_by"]
