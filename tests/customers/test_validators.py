@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from customers.validators import (
     prc_id_check_character,
@@ -69,4 +70,4 @@ def test_bad_mobile_numbers_are_refused(phone):
 
 def test_birth_date_in_the_future_is_refused():
     with pytest.raises(ValidationError):
-        validate_birth_date(dt.date.today() + dt.timedelta(days=2))
+        validate_birth_date(timezone.localdate() + dt.timedelta(days=2))
