@@ -3,17 +3,42 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, IntegrityError
 from django.http import Http404
-from rest_framework import exceptions, pagination, status
+from rest_framework import exceptions, pagination, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-__all__ = ["CursorPagination", "ScopedQuerysetMixin", "exception_handler"]
+__all__ = [
+    "ErrorEnvelopeSerializer",
+    "Conflict",
+    "CursorPagination",
+    "PayloadTooLarge",
+    "ScopedQuerysetMixin",
+    "exception_handler",
+]
 
 logger = logging.getLogger(__name__)
+
+
+class PayloadTooLarge(exceptions.APIException):
+    """413: the body or the batch is over the limit; refused before any record is read."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request is too large."
+    default_code = "too_large"
+
+
+class Conflict(exceptions.APIException):
+    """409: the request collides with another one (same idempotency key, concurrent write)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with another request; retry it."
+    default_code = "conflict"
 
 
 class CursorPagination(pagination.CursorPagination):
@@ -33,6 +58,20 @@ class ScopedQuerysetMixin:
 
     def get_queryset(self):
         return self.scoped_model.objects.visible_to(self.request.user)
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(
+        help_text="Field errors: field name to messages; nested for records of a batch."
+    )
+
+
+class ErrorEnvelopeSerializer(serializers.Serializer):
+    """Every error answer of the API."""
+
+    error = ErrorDetailSerializer()
 
 
 def _error_code(exc: exceptions.APIException) -> str:
@@ -56,8 +95,17 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, IntegrityError):
+        # A concurrent writer won a unique key: the transaction is rolled back, retry.
+        logger.warning("API write conflict: %s", type(exc).__name__)
+        exc = Conflict()
+    elif isinstance(exc, DataError):
+        logger.warning("API input reached the database out of range: %s", exc)
+        exc = exceptions.ValidationError({"non_field_errors": ["A value is out of range."]})
 
     response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        response["Retry-After"] = str(max(1, math.ceil(exc.wait)))
     if response is None:
         logger.exception("unhandled API error", exc_info=exc)
         return Response(

@@ -13,6 +13,8 @@ def home(request):
         return redirect("login")
     if request.user.is_branch_head or request.user.is_head_office:
         return redirect("segmentation:dashboard")
+    if request.user.is_relationship_manager:
+        return redirect("interactions:today")  # the RM's working day starts here
     return redirect("customers:list")
 
 

@@ -2,17 +2,39 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import IsoDateTimeField
 
 from crm_site.forms import BootstrapForm
-from segmentation.choices import ValueTier
+from segmentation.choices import AbcClass, Quadrant, ValueTier, WealthLevel
 
 from .choices import CustomerType, RiskAppetite, Role
 from .models import Branch, Customer, User
 
-__all__ = ["CustomerFilterSet"]
+__all__ = ["CustomerFilterSet", "UtcIsoDateTimeField", "UtcIsoDateTimeFilter"]
+
+
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 instant, turned into UTC here: Python accepts offsets PostgreSQL refuses
+    (beyond ±15:59) and instants that overflow on conversion; both are a 400, not a 500."""
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(dt.UTC)
+        except (OverflowError, ValueError):
+            raise ValidationError(_("Enter a valid date/time."), code="invalid") from None
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
 
 
 def _visible_relationship_managers(request):
@@ -71,8 +93,36 @@ class CustomerFilterSet(django_filters.FilterSet):
         label=_("Not contacted since"),
         method="filter_not_contacted_since",
     )
-    updated_since = django_filters.IsoDateTimeFilter(
+    # Segmentation drill-down (the dashboards' cells), through the customer's latest score.
+    abc_class = django_filters.ChoiceFilter(
+        label=_("ABC class"), field_name="score__abc_class", choices=AbcClass.choices
+    )
+    quadrant = django_filters.ChoiceFilter(
+        label=_("Quadrant"), field_name="score__quadrant", choices=Quadrant.choices
+    )
+    wealth_level = django_filters.ChoiceFilter(
+        label=_("Wealth level"), field_name="score__wealth_level", choices=WealthLevel.choices
+    )
+    previous_tier = django_filters.ChoiceFilter(
+        label=_("Tier after the previous run"),
+        field_name="score__previous_tier",
+        choices=ValueTier.choices,
+    )
+    churn_risk = django_filters.BooleanFilter(label=_("Churn risk"), field_name="score__churn_risk")
+    negative_contribution = django_filters.BooleanFilter(
+        label=_("Negative contribution"), field_name="score__negative_contribution"
+    )
+    tier_from = django_filters.ChoiceFilter(
+        label=_("Tier before the change"), choices=ValueTier.choices, method="filter_tier_from"
+    )
+    changed_since = django_filters.DateFilter(
+        label=_("Tier changed since"), method="filter_changed_since"
+    )
+    updated_since = UtcIsoDateTimeFilter(
         label=_("Updated since"), field_name="updated_at", lookup_expr="gte"
+    )
+    past_cadence = django_filters.BooleanFilter(
+        label=_("Past contact cadence"), method="filter_past_cadence"
     )
 
     class Meta:
@@ -89,6 +139,30 @@ class CustomerFilterSet(django_filters.FilterSet):
 
     def filter_not_contacted_since(self, queryset, name, value):
         return queryset.filter(Q(last_contact_at__isnull=True) | Q(last_contact_at__date__lt=value))
+
+    def filter_past_cadence(self, queryset, name, value):
+        """Customers not contacted within their tier's cadence (interactions owns the rule)."""
+        from interactions.selectors import past_cadence_q
+
+        condition = past_cadence_q()
+        return queryset.filter(condition) if value else queryset.exclude(condition)
+
+    def filter_tier_from(self, queryset, name, value):
+        return queryset  # applied with `changed_since` in filter_queryset
+
+    def filter_changed_since(self, queryset, name, value):
+        return queryset  # applied with `tier_from` in filter_queryset
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        since = self.form.cleaned_data.get("changed_since")
+        if since:
+            from segmentation.selectors import customers_changed_since
+
+            queryset = customers_changed_since(
+                queryset, since=since, tier_from=self.form.cleaned_data.get("tier_from") or None
+            )
+        return queryset
 
     def filter_search(self, queryset, name, value):
         term = value.strip()

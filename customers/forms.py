@@ -6,7 +6,8 @@ from django.utils.translation import gettext_lazy as _
 
 from crm_site.forms import BootstrapForm, BootstrapFormMixin
 
-from .models import Branch, Customer, User
+from .choices import RelationType
+from .models import Branch, Customer, KeyContact, User
 from .selectors import assignable_managers, managers_in_scope
 from .validators import validate_mobile_phone
 
@@ -184,3 +185,19 @@ class AutoAssignForm(BootstrapForm):
         if not user.is_head_office:
             branches = branches.filter(path__startswith=user.branch.path)
         self.fields["branch"].queryset = branches
+
+
+class KeyContactForm(BootstrapFormMixin, forms.ModelForm):
+    class Meta:
+        model = KeyContact
+        fields = ["name", "role", "is_decision_maker", "phone", "email", "birthday", "notes"]
+        widgets = {"birthday": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+
+    def _post_clean(self):
+        """Validation happens in the service."""
+
+
+class RelatedPartyForm(BootstrapForm):
+    related_customer_number = forms.CharField(label=_("Related customer's number"), max_length=32)
+    relation_type = forms.ChoiceField(label=_("Relation"), choices=RelationType.choices)
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)

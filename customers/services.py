@@ -24,7 +24,9 @@ from .models import (
     Branch,
     ChangeRequest,
     Customer,
+    KeyContact,
     Reassignment,
+    RelatedParty,
     User,
 )
 from .profile import completeness
@@ -50,7 +52,9 @@ __all__ = [
     "customer_profile_update",
     "customers_auto_assign",
     "customers_reassign",
+    "key_contact_add",
     "portfolio_handover",
+    "related_party_link",
 ]
 
 # --- Audit -------------------------------------------------------------------------------
@@ -638,3 +642,76 @@ def customers_auto_assign(
 
 
 __all__ += ["BALANCE_BY_AUM", "BALANCE_BY_COUNT", "EDITABLE_BY_RM", "REVEALABLE_FIELDS"]
+
+
+# --- Contacts and related parties --------------------------------------------------------
+
+
+@transaction.atomic
+def key_contact_add(*, acting_user: User, customer: Customer, **fields: Any) -> KeyContact:
+    """Record a person at a corporate customer (who decides, whom to greet on birthdays)."""
+    if not customer.is_corporate:
+        raise ValidationError(_("Key contacts belong to corporate customers."))
+    contact = KeyContact(customer=customer, **fields)
+    errors: dict[str, list[str]] = {}
+    for field, validator in (("phone", validate_mobile_phone), ("birthday", validate_birth_date)):
+        try:
+            validator(getattr(contact, field))
+        except ValidationError as error:
+            errors[field] = error.messages
+    try:
+        contact.full_clean(exclude=list(errors))
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    contact.save()
+    audit_created(
+        acting_user=acting_user,
+        instance=contact,
+        customer=customer,
+        fields=["name", "role", "phone", "birthday"],
+    )
+    return contact
+
+
+@transaction.atomic
+def related_party_link(
+    *,
+    acting_user: User,
+    customer: Customer,
+    related_customer_number: str,
+    relation_type: str,
+    note: str = "",
+) -> RelatedParty:
+    """Link two customers the user can both see (household, group, guarantor, referral)."""
+    related = (
+        Customer.objects.visible_to(acting_user)
+        .filter(customer_number=related_customer_number.strip())
+        .first()
+    )
+    if related is None:
+        raise ValidationError({"related_customer_number": _("No such customer in your book.")})
+    if related.pk == customer.pk:
+        raise ValidationError(
+            {"related_customer_number": _("A customer cannot be linked to itself.")}
+        )
+    link = RelatedParty(
+        customer=customer, related_customer=related, relation_type=relation_type, note=note
+    )
+    try:
+        link.full_clean()
+    except ValidationError as error:
+        if "__all__" in error.message_dict:
+            raise ValidationError(
+                {"related_customer_number": _("These customers are already linked so.")}
+            ) from error
+        raise
+    link.save()
+    audit_created(
+        acting_user=acting_user,
+        instance=link,
+        customer=customer,
+        fields=["relation_type", "related_customer"],
+    )
+    return link

@@ -15,6 +15,12 @@ urlpatterns = [
         name="change_request_create",
     ),
     path("<int:pk>/audit/", views.CustomerAuditView.as_view(), name="audit"),
+    path("<int:pk>/key-contacts/new/", views.KeyContactAddView.as_view(), name="key_contact_add"),
+    path(
+        "<int:pk>/related-parties/new/",
+        views.RelatedPartyLinkView.as_view(),
+        name="related_party_link",
+    ),
     path("change-requests/", views.ChangeRequestQueueView.as_view(), name="change_requests"),
     path(
         "change-requests/<int:pk>/decide/",
@@ -24,4 +30,9 @@ urlpatterns = [
     path("reassign/", views.ReassignView.as_view(), name="reassign"),
     path("handover/", views.HandoverView.as_view(), name="handover"),
     path("auto-assign/", views.AutoAssignView.as_view(), name="auto_assign"),
+    path("import/", views.CustomerImportView.as_view(), name="import"),
+    path("import/preview/", views.CustomerImportPreviewView.as_view(), name="import_preview"),
+    path("import/commit/", views.CustomerImportCommitView.as_view(), name="import_commit"),
+    path("import/template.csv", views.CustomerImportTemplateView.as_view(), name="import_template"),
+    path("export/<str:file_format>/", views.CustomerExportView.as_view(), name="export"),
 ]

@@ -58,9 +58,20 @@ class Gunicorn:
     def __init__(self, env: dict[str, str], port: int = 8765, workers: int = 2):
         self.port = port
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "crm_site.wsgi", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(workers), "--log-level", "warning"],
-            cwd=ROOT, env={**os.environ, **env},
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "crm_site.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env},
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -79,8 +90,9 @@ class Gunicorn:
         self.process.wait(timeout=20)
 
 
-def load(port: int, requests: list[tuple[str, dict[str, str]]], *, connections: int,
-         seconds: float) -> dict[str, float]:
+def load(
+    port: int, requests: list[tuple[str, dict[str, str]]], *, connections: int, seconds: float
+) -> dict[str, float]:
     """Send the requests round-robin from `connections` keep-alive clients for `seconds`.
 
     Returns latency percentiles (ms) and throughput. Bounded in time; loopback only.

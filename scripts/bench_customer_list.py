@@ -50,12 +50,23 @@ def build(customers: int, rebuild: bool = False) -> None:
         password = make_password("Bench-Password-2026")
         User.objects.bulk_create(
             [
-                User(username=f"rm{n:04d}", role=Role.RELATIONSHIP_MANAGER,
-                     branch=branches[n % BRANCHES], password=password)
+                User(
+                    username=f"rm{n:04d}",
+                    role=Role.RELATIONSHIP_MANAGER,
+                    branch=branches[n % BRANCHES],
+                    password=password,
+                )
                 for n in range(MANAGERS)
             ]
-            + [User(username=f"head{n:02d}", role=Role.BRANCH_HEAD, branch=branches[n],
-                    password=password) for n in range(BRANCHES)]
+            + [
+                User(
+                    username=f"head{n:02d}",
+                    role=Role.BRANCH_HEAD,
+                    branch=branches[n],
+                    password=password,
+                )
+                for n in range(BRANCHES)
+            ]
             + [User(username="headoffice", role=Role.HEAD_OFFICE, password=password)]
         )
         first_rm = User.objects.filter(role=Role.RELATIONSHIP_MANAGER).order_by("id").first().id
@@ -64,8 +75,8 @@ def build(customers: int, rebuild: bool = False) -> None:
             "customer_number": "'C' || lpad(g::text, 10, '0')",
             "customer_type": "CASE WHEN g % 7 = 0 THEN 'corporate' ELSE 'individual' END",
             "name": f"substr('{SURNAMES}', 1 + (g * 7) % {len(SURNAMES)}, 1) || "
-                    f"substr('{GIVEN}', 1 + (g * 13) % {len(GIVEN)}, 1) || "
-                    f"substr('{GIVEN}', 1 + (g * 31) % {len(GIVEN)}, 1)",
+            f"substr('{GIVEN}', 1 + (g * 13) % {len(GIVEN)}, 1) || "
+            f"substr('{GIVEN}', 1 + (g * 31) % {len(GIVEN)}, 1)",
             "phone": "'13' || lpad((g::bigint * 7919 % 1000000000)::text, 9, '0')",
             "branch_id": f"{first_branch} + (((g - 1) % {MANAGERS}) % {BRANCHES})",
             "relationship_manager_id": f"{first_rm} + ((g - 1) % {MANAGERS})",
@@ -88,8 +99,9 @@ def build(customers: int, rebuild: bool = False) -> None:
                 expressions.append(overrides[field.column].replace("%", "%%"))
             else:
                 expressions.append("%s")
-                params.append(field.get_default() if field.has_default() else
-                              (None if field.null else ""))
+                params.append(
+                    field.get_default() if field.has_default() else (None if field.null else "")
+                )
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO customers_customer ({', '.join(columns)}) "  # noqa: S608
@@ -111,7 +123,7 @@ def session_cookie(username: str) -> dict[str, str]:
     user = User.objects.get(username=username)
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    session[BACKEND_SESSION_KEY] = "customers.backends.StaffBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.set_expiry(3600)
     session.save()
@@ -153,23 +165,41 @@ def main() -> None:
     branch = Branch.objects.get(code="SH00")
     in_branch = Customer.objects.filter(branch=branch)
     scenarios = {
-        "RM, own book": ("rm0000", [
-            "/customers/", "/customers/?sort=-aum", "/customers/?value_tier=value",
-            "/customers/?q=" + quote("王"),
-            "/customers/?after=" + deep_cursor(
-                Customer.objects.filter(relationship_manager__username="rm0000"), ["name", "id"], 50
-            ),
-        ]),
-        "branch head, ~20k customers": ("head00", [
-            "/customers/", "/customers/?sort=-aum", "/customers/?value_tier=potential",
-            "/customers/?after=" + deep_cursor(in_branch, ["name", "id"], 15_000),
-            "/customers/?sort=-aum&after=" + deep_cursor(in_branch, ["-aum", "-id"], 10_000),
-        ]),
-        "head office, whole bank": ("headoffice", [
-            "/customers/", "/customers/?sort=-aum", "/customers/?risk_appetite=5",
-            "/customers/?after=" + deep_cursor(Customer.objects.all(), ["name", "id"], 500_000),
-            "/customers/?q=C0000123456",
-        ]),
+        "RM, own book": (
+            "rm0000",
+            [
+                "/customers/",
+                "/customers/?sort=-aum",
+                "/customers/?value_tier=value",
+                "/customers/?q=" + quote("王"),
+                "/customers/?after="
+                + deep_cursor(
+                    Customer.objects.filter(relationship_manager__username="rm0000"),
+                    ["name", "id"],
+                    50,
+                ),
+            ],
+        ),
+        "branch head, ~20k customers": (
+            "head00",
+            [
+                "/customers/",
+                "/customers/?sort=-aum",
+                "/customers/?value_tier=potential",
+                "/customers/?after=" + deep_cursor(in_branch, ["name", "id"], 15_000),
+                "/customers/?sort=-aum&after=" + deep_cursor(in_branch, ["-aum", "-id"], 10_000),
+            ],
+        ),
+        "head office, whole bank": (
+            "headoffice",
+            [
+                "/customers/",
+                "/customers/?sort=-aum",
+                "/customers/?risk_appetite=5",
+                "/customers/?after=" + deep_cursor(Customer.objects.all(), ["name", "id"], 500_000),
+                "/customers/?q=C0000123456",
+            ],
+        ),
     }
     print(f"Machine: {machine()}")
     print(f"Data: {Customer.objects.count():,} customers, {BRANCHES} branches, {MANAGERS} RMs")
@@ -183,11 +213,17 @@ def main() -> None:
             headers = session_cookie(username)
             # warm-up, then measure
             load(server.port, [(p, headers) for p in paths], connections=2, seconds=2)
-            result = load(server.port, [(p, headers) for p in paths],
-                          connections=args.connections, seconds=args.seconds)
-            print(f"{label:30s} {result['requests']:6d} req  {result['rps']:6.1f} req/s  "
-                  f"p50 {result['p50']:6.1f} ms  p95 {result['p95']:6.1f} ms  "
-                  f"p99 {result['p99']:6.1f} ms  errors {result['errors']}")
+            result = load(
+                server.port,
+                [(p, headers) for p in paths],
+                connections=args.connections,
+                seconds=args.seconds,
+            )
+            print(
+                f"{label:30s} {result['requests']:6d} req  {result['rps']:6.1f} req/s  "
+                f"p50 {result['p50']:6.1f} ms  p95 {result['p95']:6.1f} ms  "
+                f"p99 {result['p99']:6.1f} ms  errors {result['errors']}"
+            )
     finally:
         server.stop()
 

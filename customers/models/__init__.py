@@ -14,12 +14,22 @@ from .customer import (
     KeyContact,
     RelatedParty,
 )
+from .integration import (
+    ApiKeyScope,
+    IdempotencyRecord,
+    ImportJob,
+    ImportJobStatus,
+    IngestKind,
+    IntegrationKey,
+    Transaction,
+)
 from .organisation import Branch, CustomerQuerySet, CustomerScopedQuerySet, User, customer_scope_q
 
 __all__ = [
     "CONSENT_FIELDS",
     "STATIC_FIELDS",
     "SYSTEM_FIELDS",
+    "ApiKeyScope",
     "AuditEntry",
     "BalanceSnapshot",
     "Branch",
@@ -30,9 +40,15 @@ __all__ = [
     "CustomerScopedQuerySet",
     "CustomerTeamMember",
     "Holding",
+    "IdempotencyRecord",
+    "ImportJob",
+    "ImportJobStatus",
+    "IngestKind",
+    "IntegrationKey",
     "KeyContact",
     "Reassignment",
     "RelatedParty",
+    "Transaction",
     "User",
     "customer_scope_q",
     "money_field",

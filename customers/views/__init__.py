@@ -7,6 +7,13 @@ from .customers import (
     CustomerRevealView,
     ScopedViewMixin,
 )
+from .data_transfer import (
+    CustomerExportView,
+    CustomerImportCommitView,
+    CustomerImportPreviewView,
+    CustomerImportTemplateView,
+    CustomerImportView,
+)
 from .governance import (
     AutoAssignView,
     ChangeRequestCreateView,
@@ -14,7 +21,9 @@ from .governance import (
     ChangeRequestQueueView,
     CustomerAuditView,
     HandoverView,
+    KeyContactAddView,
     ReassignView,
+    RelatedPartyLinkView,
 )
 
 __all__ = [
@@ -24,10 +33,17 @@ __all__ = [
     "ChangeRequestQueueView",
     "CustomerAuditView",
     "CustomerDetailView",
+    "CustomerExportView",
+    "CustomerImportCommitView",
+    "CustomerImportPreviewView",
+    "CustomerImportTemplateView",
+    "CustomerImportView",
     "CustomerListView",
     "CustomerProfileEditView",
     "CustomerRevealView",
     "HandoverView",
+    "KeyContactAddView",
     "ReassignView",
+    "RelatedPartyLinkView",
     "ScopedViewMixin",
 ]

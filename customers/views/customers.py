@@ -12,7 +12,12 @@ from django.views import View
 from django.views.generic import DetailView, TemplateView, UpdateView
 
 from crm_site.pagination import keyset_page
-from interactions.selectors import customer_timeline
+from interactions.selectors import (
+    TIMELINE_KINDS,
+    customer_service_summary,
+    customer_timeline,
+)
+from segmentation.selectors import customer_segmentation
 
 from ..filtersets import CustomerFilterSet
 from ..forms import CustomerProfileForm, ReassignForm
@@ -78,8 +83,16 @@ class CustomerListView(ScopedViewMixin, TemplateView):
             query_without_page=query.urlencode(),
         )
         user = self.request.user
-        if user.is_branch_head or user.is_head_office:
-            context["reassign_form"] = ReassignForm(user=user)
+        # Bulk reassignment lists the RMs one can give customers to: a branch head's, or for
+        # head office those of the branch being filtered (a bank-wide list of every RM would
+        # cost more to render than the page itself).
+        branch = filterset.form.cleaned_data.get("branch") if filterset.is_bound else None
+        if user.is_branch_head or (user.is_head_office and branch):
+            reassign_form = ReassignForm(user=user)
+            if branch:
+                managers = reassign_form.fields["to_manager"].queryset
+                reassign_form.fields["to_manager"].queryset = managers.filter(branch=branch)
+            context["reassign_form"] = reassign_form
         return context
 
 
@@ -96,9 +109,15 @@ class CustomerDetailView(ScopedViewMixin, DetailView):
         context.update(
             id_number_masked=mask_id_number(customer.id_number),
             phone_masked=mask_phone(customer.phone),
-            timeline=customer_timeline(customer=customer),
+            timeline=customer_timeline(
+                customer=customer, kind=self.request.GET.get("kind") or None
+            ),
+            timeline_kinds=TIMELINE_KINDS,
+            timeline_kind=self.request.GET.get("kind", ""),
+            service=customer_service_summary(customer=customer),
             aum_sparkline=customer_aum_sparkline(customer=customer),
             profile=customer_profile(customer=customer, user=self.request.user),
+            segmentation=customer_segmentation(customer=customer),
         )
         user = self.request.user
         if user.is_branch_head or user.is_head_office:

@@ -7,6 +7,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.generic import FormView, ListView
 
 from ..choices import ChangeRequestStatus
@@ -15,7 +16,9 @@ from ..forms import (
     ChangeRequestDecisionForm,
     ChangeRequestForm,
     HandoverForm,
+    KeyContactForm,
     ReassignForm,
+    RelatedPartyForm,
 )
 from ..models import AuditEntry, ChangeRequest, Customer
 from ..services import (
@@ -23,11 +26,15 @@ from ..services import (
     change_request_submit,
     customers_auto_assign,
     customers_reassign,
+    key_contact_add,
     portfolio_handover,
+    related_party_link,
 )
 
 __all__ = [
     "AutoAssignView",
+    "KeyContactAddView",
+    "RelatedPartyLinkView",
     "ChangeRequestCreateView",
     "ChangeRequestDecideView",
     "ChangeRequestQueueView",
@@ -233,3 +240,54 @@ class CustomerAuditView(BranchManagerRequiredMixin, ListView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(customer=self.customer, **kwargs)
+
+
+class CustomerFormView(LoginRequiredMixin, FormView):
+    """A form about one customer of the user's scope (404 otherwise) that calls one service."""
+
+    template_name = "customers/customer_subform.html"
+    title = ""
+    success_message = ""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        self.customer = get_object_or_404(
+            Customer.objects.visible_to(request.user), pk=kwargs["pk"]
+        )
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(customer=self.customer, title=self.title, **kwargs)
+
+    def call_service(self, form):
+        raise NotImplementedError
+
+    def form_valid(self, form):
+        try:
+            self.call_service(form)
+        except ValidationError as error:
+            _apply_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, self.success_message)
+        return redirect("customers:detail", pk=self.customer.pk)
+
+
+class KeyContactAddView(CustomerFormView):
+    form_class = KeyContactForm
+    title = gettext_lazy("Add key contact")
+    success_message = gettext_lazy("The key contact was added.")
+
+    def call_service(self, form):
+        key_contact_add(acting_user=self.request.user, customer=self.customer, **form.cleaned_data)
+
+
+class RelatedPartyLinkView(CustomerFormView):
+    form_class = RelatedPartyForm
+    title = gettext_lazy("Link a related party")
+    success_message = gettext_lazy("The related party was linked.")
+
+    def call_service(self, form):
+        related_party_link(
+            acting_user=self.request.user, customer=self.customer, **form.cleaned_data
+        )

@@ -144,3 +144,59 @@ def test_handover_and_auto_assign_pages(client_for, head_x, branch_x, rm_a, rm_b
     # then
     assert handover.status_code == 302 and auto.status_code == 302
     assert Customer.objects.filter(relationship_manager=rm_b).count() == 4
+
+
+def test_rm_adds_a_key_contact_to_a_corporate_customer(client_for, rm_a):
+    company = CustomerFactory(
+        relationship_manager=rm_a,
+        customer_type="corporate",
+        id_type="uscc",
+        id_number="91350100M000100Y43",
+        birth_date=None,
+    )
+    url = reverse("customers:key_contact_add", args=[company.pk])
+    bad = client_for(rm_a).post(url, {"name": "Liu", "role": "CFO", "phone": "123"})
+    assert "phone" in bad.context["form"].errors
+    client_for(rm_a).post(
+        url,
+        {
+            "name": "Liu Yang",
+            "role": "CFO",
+            "is_decision_maker": "on",
+            "phone": "13912345678",
+            "birthday": "1975-02-28",
+        },
+    )
+    page = client_for(rm_a).get(reverse("customers:detail", args=[company.pk])).content.decode()
+    assert "Liu Yang" in page and "13912345678" not in page
+    assert AuditEntry.objects.filter(customer=company, object_type="customers.keycontact").exists()
+
+
+def test_related_party_link_is_scoped_and_shown_both_ways(client_for, rm_a, customer_a, customer_b):
+    spouse = CustomerFactory(relationship_manager=rm_a, name="Spouse of Alice")
+    url = reverse("customers:related_party_link", args=[customer_a.pk])
+    # another RM's customer cannot be linked (not found, like a missing one)
+    response = client_for(rm_a).post(
+        url, {"related_customer_number": customer_b.customer_number, "relation_type": "household"}
+    )
+    assert "No such customer in your book." in response.content.decode()
+    client_for(rm_a).post(
+        url, {"related_customer_number": spouse.customer_number, "relation_type": "household"}
+    )
+    other_side = (
+        client_for(rm_a).get(reverse("customers:detail", args=[spouse.pk])).content.decode()
+    )
+    assert "Alice Customer-of-A" in other_side
+
+
+def test_related_customer_outside_scope_is_not_named_on_the_map(
+    client_for, rm_a, customer_a, customer_b
+):
+    from customers.models import RelatedParty
+
+    RelatedParty.objects.create(
+        customer=customer_a, related_customer=customer_b, relation_type="referrer"
+    )
+    page = client_for(rm_a).get(reverse("customers:detail", args=[customer_a.pk])).content.decode()
+    assert customer_b.name not in page
+    assert "Customer outside your book" in page

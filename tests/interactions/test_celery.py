@@ -31,3 +31,42 @@ def test_beat_schedules_the_dispatcher_every_minute():
     schedule = app.conf.beat_schedule["dispatch-due-reminders"]
     assert schedule["task"] == dispatch_due_reminders_task.name
     assert schedule["schedule"] == 60.0
+
+
+@pytest.mark.parametrize(
+    ("entry", "task"),
+    [
+        ("send-reminder-emails", "interactions.tasks.send_reminder_emails_task"),
+        ("generate-greetings", "interactions.tasks.generate_greetings_task"),
+        ("cadence-digest", "interactions.tasks.cadence_digest_task"),
+        ("escalate-complaints", "interactions.tasks.escalate_complaints_task"),
+        ("open-quarterly-surveys", "interactions.tasks.open_quarterly_surveys_task"),
+    ],
+)
+def test_beat_schedules_the_daily_and_quarterly_jobs(entry, task):
+    from celery import current_app
+
+    assert app.conf.beat_schedule[entry]["task"] == task
+    assert task in current_app.tasks or task in app.tasks
+
+
+@pytest.mark.django_db
+def test_daily_tasks_take_dates_and_are_idempotent(rm_a):
+    import datetime as dt
+
+    from interactions.tasks import cadence_digest_task, generate_greetings_task
+    from tests.customers.factories import CustomerFactory
+
+    # given: a customer never contacted, created long ago, with a birthday in three days
+    customer = CustomerFactory(
+        relationship_manager=rm_a, birth_date=dt.date(1980, 5, 4), consent_wechat=True
+    )
+    type(customer).objects.filter(pk=customer.pk).update(
+        created_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    )
+    # when / then
+    assert generate_greetings_task("2026-05-01") == 1
+    assert generate_greetings_task("2026-05-01") == 0
+    assert cadence_digest_task("2026-05-01") == 1
+    assert cadence_digest_task("2026-05-01") == 0
+    assert Notification.objects.filter(recipient=rm_a, key__startswith="cadence:").count() == 1

@@ -1,18 +1,15 @@
-"""Issue an API token for an integration account. The token is shown once; only its hash
-is stored."""
+"""Issue an API key for an integration account. The token is shown once; only its hash is
+stored."""
 
-import datetime as dt
-
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from knox.models import AuthToken
 
-from customers.models import User
-
-DEFAULT_VALIDITY_DAYS = 90
+from customers.api.keys import DEFAULT_VALIDITY_DAYS, integration_key_issue
+from customers.models import ApiKeyScope, User
 
 
 class Command(BaseCommand):
-    help = "Issue an expiring API token for an integration account and print it once."
+    help = "Issue an expiring API key (read or write scope) for an integration account."
 
     def add_arguments(self, parser):
         parser.add_argument("username", help="The integration account (role 'integration').")
@@ -20,19 +17,33 @@ class Command(BaseCommand):
             "--days",
             type=int,
             default=DEFAULT_VALIDITY_DAYS,
-            help=f"Days until the token expires (default {DEFAULT_VALIDITY_DAYS}).",
+            help=f"Days until the key expires (default {DEFAULT_VALIDITY_DAYS}).",
+        )
+        parser.add_argument(
+            "--scope",
+            choices=ApiKeyScope.values,
+            default=ApiKeyScope.READ,
+            help="read (default) or write (bulk upserts and import jobs).",
+        )
+        parser.add_argument("--name", default="", help="What the key is for, e.g. 'core nightly'.")
+        parser.add_argument(
+            "--rate", type=int, default=None, help="Requests per minute (default: API_KEY_RATE)."
         )
 
-    def handle(self, *args, username: str, days: int, **options):
+    def handle(self, *args, username: str, days: int, scope: str, name: str, rate, **options):
         try:
             account = User.objects.get(username=username, is_active=True)
         except User.DoesNotExist as error:
             raise CommandError(f"No active user named {username!r}.") from error
         if not account.is_integration:
             raise CommandError(f"{username!r} is not an integration account.")
-        if days < 1:
-            raise CommandError("--days must be at least 1.")
-        instance, token = AuthToken.objects.create(user=account, expiry=dt.timedelta(days=days))
-        self.stdout.write(f"Token for {username} (expires {instance.expiry:%Y-%m-%d %H:%M %Z}):")
+        try:
+            key, token = integration_key_issue(
+                account=account, name=name, scope=scope, days=days, rate_per_minute=rate
+            )
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from error
+        expires = f"{key.expires_at:%Y-%m-%d %H:%M %Z}"
+        self.stdout.write(f"Key #{key.pk} ({key.scope}) for {username} (expires {expires}):")
         self.stdout.write(token)
         self.stdout.write("It is shown only this once; store it in the calling system's vault.")

@@ -1,0 +1,36 @@
+// Behaviour of the interaction pages, kept out of the templates so the CSP can forbid
+// inline scripts. Data comes from json_script elements.
+
+// Global "log visit": search as you type (after a short pause), without a page of JS.
+(() => {
+  const input = document.querySelector(".js-live-search");
+  if (!input) return;
+  let timer = null;
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    if (input.value.trim().length < 2) return;
+    timer = setTimeout(() => input.form.requestSubmit(), 400);
+  });
+  // Keep the caret at the end after the page reloads with the query.
+  input.setSelectionRange(input.value.length, input.value.length);
+})();
+
+// Branch head's service page: the satisfaction trend per quarter.
+(() => {
+  const canvas = document.getElementById("satisfaction-chart");
+  const source = document.getElementById("satisfaction-data");
+  if (!canvas || !source || typeof Chart === "undefined") return;
+  const data = JSON.parse(source.textContent);
+  new Chart(canvas, {
+    type: "line",
+    data: {
+      labels: data.labels,
+      datasets: [{ label: canvas.getAttribute("aria-label"), data: data.scores, tension: 0.2 }],
+    },
+    options: {
+      maintainAspectRatio: false,
+      scales: { y: { min: 1, max: 5 } },
+      plugins: { legend: { display: false } },
+    },
+  });
+})();
