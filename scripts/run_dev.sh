@@ -13,6 +13,7 @@ echo "== Database: ${DATABASE_URL:-SQLite (.run/crm.sqlite3)}"
 echo "== Broker:   ${REDIS_URL:-file system (.run/broker)}"
 $PY manage.py migrate --noinput
 $PY manage.py seed_demo --customers "${DEMO_CUSTOMERS:-2000}"
+$PY manage.py score_customers  # today's run, so the dashboards have tiers to show (no-op if done)
 
 pids=()
 stop_all() {

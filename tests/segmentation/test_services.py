@@ -382,3 +382,21 @@ def test_tier_changes_notify_the_right_people(rm_a, head_x):
     assert "value tier" in upgrade.first().message
     reminder = Reminder.objects.get(customer=falling)
     assert reminder.assigned_to == rm_a and "Retention" in reminder.title
+
+
+@pytest.mark.django_db
+def test_score_customers_command_scores_once_per_business_date(customer_a, customer_b):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from segmentation.models import CustomerScore, ScoringRun
+
+    # when: run twice for the same date
+    first, second = StringIO(), StringIO()
+    call_command("score_customers", "--date", "2026-11-20", stdout=first)
+    call_command("score_customers", "--date", "2026-11-20", stdout=second)
+    # then
+    assert "2 customers scored" in first.getvalue()
+    assert ScoringRun.objects.filter(business_date="2026-11-20").count() == 1
+    assert CustomerScore.objects.count() == 2
