@@ -380,6 +380,16 @@ def reminder_complete(*, acting_user: User, reminder: Reminder) -> Reminder:
     return locked
 
 
+def _delivery_reset(reminder: Reminder) -> list[str]:
+    """Forget that the reminder was announced, so it is announced (once) again; returns the
+    fields to save."""
+    reminder.notified_at = None
+    reminder.email_claimed_at = None
+    reminder.emailed_at = None
+    reminder.email_attempts = 0
+    return ["notified_at", "email_claimed_at", "emailed_at", "email_attempts"]
+
+
 @transaction.atomic
 def reminder_snooze(*, acting_user: User, reminder: Reminder, until: dt.datetime) -> Reminder:
     """Move an open reminder to a later time; it will be announced again at that time."""
@@ -390,20 +400,7 @@ def reminder_snooze(*, acting_user: User, reminder: Reminder, until: dt.datetime
     locked.due_at = until
     locked.snooze_count += 1
     # A new due time is a new announcement (the notification key includes the due time).
-    locked.notified_at = None
-    locked.email_claimed_at = None
-    locked.emailed_at = None
-    locked.email_attempts = 0
-    locked.save(
-        update_fields=[
-            "due_at",
-            "snooze_count",
-            "notified_at",
-            "email_claimed_at",
-            "emailed_at",
-            "email_attempts",
-        ]
-    )
+    locked.save(update_fields=["due_at", "snooze_count", *_delivery_reset(locked)])
     audit_record(
         acting_user=acting_user,
         action=AuditAction.UPDATE,
@@ -436,19 +433,7 @@ def reminder_reassign(*, acting_user: User, reminder: Reminder, to_user: User) -
         return locked
     before = locked.assigned_to_id
     locked.assigned_to = to_user
-    locked.notified_at = None
-    locked.email_claimed_at = None
-    locked.emailed_at = None
-    locked.email_attempts = 0
-    locked.save(
-        update_fields=[
-            "assigned_to",
-            "notified_at",
-            "email_claimed_at",
-            "emailed_at",
-            "email_attempts",
-        ]
-    )
+    locked.save(update_fields=["assigned_to", *_delivery_reset(locked)])
     audit_record(
         acting_user=acting_user,
         action=AuditAction.UPDATE,
