@@ -13,9 +13,13 @@ from .models import (
     Customer,
     CustomerTeamMember,
     Holding,
+    IdempotencyRecord,
+    ImportJob,
+    IntegrationKey,
     KeyContact,
     Reassignment,
     RelatedParty,
+    Transaction,
     User,
 )
 
@@ -133,3 +137,74 @@ class ChangeRequestAdmin(ReadOnlyAdmin):
 class ReassignmentAdmin(ReadOnlyAdmin):
     list_display = ["reassigned_at", "customer", "from_manager", "to_manager", "reassigned_by"]
     list_select_related = ["customer", "from_manager", "to_manager", "reassigned_by"]
+
+
+@admin.register(CustomerTeamMember)
+class CustomerTeamMemberAdmin(admin.ModelAdmin):
+    list_display = ["customer", "member", "responsibility"]
+    raw_id_fields = ["customer", "member"]
+    list_select_related = ["customer", "member"]
+
+
+@admin.register(KeyContact)
+class KeyContactAdmin(admin.ModelAdmin):
+    list_display = ["name", "role", "customer", "is_decision_maker", "birthday"]
+    search_fields = ["name"]
+    raw_id_fields = ["customer"]
+    list_select_related = ["customer"]
+
+
+@admin.register(CreditLine)
+class CreditLineAdmin(admin.ModelAdmin):
+    list_display = ["customer", "facility", "limit", "utilised", "currency", "expires_on"]
+    raw_id_fields = ["customer"]
+    list_select_related = ["customer"]
+
+
+@admin.register(Transaction)
+class TransactionAdmin(ReadOnlyAdmin):
+    """Fed by core banking; read-only here."""
+
+    list_display = ["booked_on", "reference", "customer", "amount", "currency"]
+    list_select_related = ["customer"]
+    date_hierarchy = "booked_on"
+
+
+@admin.register(IntegrationKey)
+class IntegrationKeyAdmin(ReadOnlyAdmin):
+    """Keys are issued, rotated and revoked with the management commands (shown once)."""
+
+    list_display = [
+        "name",
+        "user",
+        "token_prefix",
+        "scope",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    list_filter = ["scope"]
+    list_select_related = ["user"]
+    exclude = ["token"]
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "kind",
+        "status",
+        "created_by",
+        "records_total",
+        "records_processed",
+        "rejected",
+    ]
+    list_filter = ["kind", "status"]
+    list_select_related = ["created_by"]
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "user", "key", "method", "path", "status_code"]
+    list_select_related = ["user"]
+    exclude = ["response_body"]

@@ -2,18 +2,17 @@
 
 from django.contrib import admin
 
-from .models import PlaybookEntry, ScoringModel, ScoringRun, TierHistory, TierOverride
+from customers.admin import ReadOnlyAdmin
 
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from .models import (
+    CustomerScore,
+    PlaybookEntry,
+    ScoringModel,
+    ScoringRun,
+    SegmentStat,
+    TierHistory,
+    TierOverride,
+)
 
 
 @admin.register(ScoringModel)
@@ -42,3 +41,18 @@ class TierHistoryAdmin(ReadOnlyAdmin):
 @admin.register(PlaybookEntry)
 class PlaybookEntryAdmin(ReadOnlyAdmin):
     list_display = ["quadrant", "value_tier", "action", "position", "is_active"]
+
+
+@admin.register(CustomerScore)
+class CustomerScoreAdmin(ReadOnlyAdmin):
+    list_display = ["customer", "run", "score", "effective_tier", "abc_class", "quadrant"]
+    list_filter = ["effective_tier", "abc_class", "quadrant"]
+    list_select_related = ["customer", "run"]
+    raw_id_fields = ["customer"]
+
+
+@admin.register(SegmentStat)
+class SegmentStatAdmin(ReadOnlyAdmin):
+    list_display = ["run", "kind", "branch", "relationship_manager", "dim1", "dim2", "customers"]
+    list_filter = ["kind"]
+    list_select_related = ["run", "branch", "relationship_manager"]
