@@ -63,3 +63,10 @@ def test_security_event_carries_the_user(rm_a, caplog):
         security_event("customer.revealed", user=rm_a, field="id_number")
     record = next(r for r in caplog.records if r.name == "crm.security")
     assert record.user_id == rm_a.pk and record.field == "id_number"
+
+
+def test_api_docs_allow_inline_styles_but_never_inline_scripts(client_for, rm_a):
+    csp = client_for(rm_a).get("/api/docs/")["Content-Security-Policy"]
+    assert "script-src 'self'" in csp
+    script_src = next(part for part in csp.split(";") if "script-src" in part)
+    assert "unsafe-inline" not in script_src
