@@ -8,6 +8,9 @@ export DJANGO_SETTINGS_MODULE=crm_site.settings.test
 
 echo "== ruff"
 .venv/bin/ruff check .
+echo "== bandit: no high-severity findings"
+.venv/bin/bandit -q -r crm_site customers interactions segmentation campaigns \
+  -x '*/migrations/*' --severity-level high
 echo "== migrations are up to date"
 $PY manage.py makemigrations --check --dry-run >/dev/null
 echo "== OpenAPI schema is valid"
