@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from crm_site.forms import BootstrapForm, BootstrapFormMixin
 
 from .choices import RelationType
+from .masking import mask_phone
 from .models import Branch, Customer, KeyContact, User
 from .selectors import assignable_managers, managers_in_scope
 from .validators import validate_mobile_phone
@@ -78,6 +79,14 @@ CORPORATE_PROFILE_FIELDS = [
 ]
 
 
+class SensitiveTextInput(forms.TextInput):
+    """Never renders a stored or submitted value: a full phone number leaves the server only
+    through an audited reveal (the mask is shown as the placeholder)."""
+
+    def format_value(self, value):
+        return None
+
+
 class CustomerProfileForm(BootstrapFormMixin, forms.ModelForm):
     """The RM-maintained fields of a customer; `version` guards against lost updates."""
 
@@ -100,9 +109,17 @@ class CustomerProfileForm(BootstrapFormMixin, forms.ModelForm):
             if name not in wanted and name != "version":
                 del self.fields[name]
         self.fields["version"].initial = self.instance.version
+        phone = self.fields["phone"]
+        phone.widget = SensitiveTextInput(
+            attrs={**phone.widget.attrs, "placeholder": mask_phone(self.instance.phone)}
+        )
+        if self.instance.phone:
+            phone.help_text = _("Leave empty to keep the current number.")
 
     def clean_phone(self):
         phone = self.cleaned_data["phone"].replace(" ", "").replace("-", "")
+        if not phone:
+            return self.instance.phone  # the masked field was left as it was
         validate_mobile_phone(phone)  # shown with the other field errors, before the service
         return phone
 
@@ -191,7 +208,10 @@ class KeyContactForm(BootstrapFormMixin, forms.ModelForm):
     class Meta:
         model = KeyContact
         fields = ["name", "role", "is_decision_maker", "phone", "email", "birthday", "notes"]
-        widgets = {"birthday": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+        widgets = {
+            "birthday": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "phone": SensitiveTextInput(),
+        }
 
     def _post_clean(self):
         """Validation happens in the service."""

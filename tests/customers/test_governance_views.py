@@ -200,3 +200,18 @@ def test_related_customer_outside_scope_is_not_named_on_the_map(
     page = client_for(rm_a).get(reverse("customers:detail", args=[customer_a.pk])).content.decode()
     assert customer_b.name not in page
     assert "Customer outside your book" in page
+
+
+def test_edit_form_never_shows_the_full_phone_and_blank_keeps_it(client_for, rm_a, customer_a):
+    # given
+    url = reverse("customers:edit", args=[customer_a.pk])
+    full_phone = customer_a.phone
+    # when: the RM opens the form and saves without touching the phone
+    page = client_for(rm_a).get(url).content.decode()
+    client_for(rm_a).post(url, {"version": 1, "phone": "", "occupation": "Teacher"})
+    invalid = client_for(rm_a).post(url, {"version": 2, "phone": "13912345678", "email": "bad"})
+    # then
+    assert full_phone not in page and "138****" in page
+    customer_a.refresh_from_db()
+    assert customer_a.phone == full_phone and customer_a.occupation == "Teacher"
+    assert "13912345678" not in invalid.content.decode()
