@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from crm_site.forms import BootstrapForm, BootstrapFormMixin
 
 from .choices import RelationType
-from .masking import mask_phone
+from .masking import mask_id_number, mask_phone
 from .models import Branch, Customer, KeyContact, User
 from .selectors import assignable_managers, managers_in_scope
 from .validators import validate_mobile_phone
@@ -139,6 +139,18 @@ class ChangeRequestForm(BootstrapFormMixin, forms.ModelForm):
         model = Customer
         fields = ["name", "id_type", "id_number", "birth_date", "registered_address"]
         widgets = {"birth_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        id_number = self.fields["id_number"]
+        id_number.widget = SensitiveTextInput(
+            attrs={**id_number.widget.attrs, "placeholder": mask_id_number(self.instance.id_number)}
+        )
+        if self.instance.id_number:
+            id_number.help_text = _("Leave empty to keep the current number.")
+
+    def clean_id_number(self):
+        return self.cleaned_data["id_number"].strip() or self.instance.id_number
 
     def _post_clean(self):
         """Validation happens in the change-request service."""

@@ -85,7 +85,7 @@ def validate_uscc(value: str) -> None:
 def validate_mobile_phone(value: str) -> None:
     if value and not MOBILE_PATTERN.match(value):
         raise ValidationError(
-            _("Enter an 11-digit mainland mobile number, e.g. 13812345678."), code="phone"
+            _("Enter an 11-digit mainland mobile number, e.g. 138 1234 5678."), code="phone"
         )
 
 

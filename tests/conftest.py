@@ -13,6 +13,8 @@ from knox.models import AuthToken
 from customers.choices import Role
 from tests.customers.factories import BranchFactory, CustomerFactory, UserFactory
 
+pytest_plugins = ["tests.sensitive_scan"]
+
 # Playwright's sync API runs an event loop in the test thread; Django must allow the ORM there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
