@@ -1,8 +1,9 @@
 """Form helpers shared by every app."""
 
 from django import forms
+from django.core.exceptions import ValidationError
 
-__all__ = ["BootstrapForm", "BootstrapFormMixin"]
+__all__ = ["BootstrapForm", "BootstrapFormMixin", "apply_validation_errors"]
 
 
 class BootstrapFormMixin:
@@ -31,3 +32,13 @@ class BootstrapFormMixin:
 
 class BootstrapForm(BootstrapFormMixin, forms.Form):
     pass
+
+
+def apply_validation_errors(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form: per field where the field is on the
+    form, otherwise above it. Handles both field-keyed and plain errors."""
+    if hasattr(error, "error_dict"):
+        for field, messages in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages)
+    else:
+        form.add_error(None, error.messages)

@@ -15,7 +15,9 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import FormView, ListView, TemplateView
 
+from crm_site.forms import apply_validation_errors
 from customers.models import Customer
+from customers.views import CustomerScopedMixin
 
 from .choices import ComplaintStatus, RequestStatus, SurveyStatus
 from .forms import (
@@ -54,14 +56,6 @@ from .services import (
 )
 
 
-def _apply_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
-
-
 def _safe_next(request, default: str) -> str:
     """Where to go after a POST: a local path from `next`, else `default`."""
     target = request.POST.get("next") or request.GET.get("next") or ""
@@ -69,22 +63,6 @@ def _safe_next(request, default: str) -> str:
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
     return target if safe else default
-
-
-class CustomerScopedMixin(LoginRequiredMixin):
-    """Loads `self.customer` through the scope gate: another RM's customer is a 404."""
-
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return self.handle_no_permission()
-        self.customer = get_object_or_404(
-            Customer.objects.visible_to(request.user).select_related("branch"),
-            pk=kwargs["customer_pk"],
-        )
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(customer=self.customer, **kwargs)
 
 
 class ScopedObjectMixin(LoginRequiredMixin):
@@ -192,7 +170,7 @@ class VisitLogView(CustomerScopedMixin, FormView):
                 **visit_log_kwargs,
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_validation_errors(form, error)
             return self.form_invalid(form)
         messages.success(self.request, _("The contact was logged."))
         return redirect(
@@ -217,7 +195,7 @@ class ReminderCreateView(CustomerScopedMixin, FormPageMixin, FormView):
                 backdated=form.cleaned_data["backdated"],
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_validation_errors(form, error)
             return self.form_invalid(form)
         messages.success(self.request, _("The reminder was set."))
         return redirect("customers:detail", pk=self.customer.pk)
@@ -284,7 +262,7 @@ class ReminderReassignView(ScopedObjectMixin, FormPageMixin, FormView):
                 to_user=form.cleaned_data["to_user"],
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_validation_errors(form, error)
             return self.form_invalid(form)
         messages.success(self.request, _("The reminder was handed over."))
         return redirect("interactions:today")
@@ -303,7 +281,7 @@ class CustomerRequestCreateView(CustomerScopedMixin, FormPageMixin, FormView):
                 acting_user=self.request.user, customer=self.customer, **form.cleaned_data
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_validation_errors(form, error)
             return self.form_invalid(form)
         messages.success(self.request, _("The request was recorded; answer it fast."))
         return redirect("customers:detail", pk=self.customer.pk)
@@ -335,7 +313,7 @@ class CustomerRequestAnswerView(ScopedObjectMixin, FormPageMixin, FormView):
                 note=form.cleaned_data["note"],
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_validation_errors(form, error)
             return self.form_invalid(form)
         messages.success(self.request, _("The answer was recorded."))
         return redirect(
@@ -392,7 +370,7 @@ class ComplaintCreateView(CustomerScopedMixin, FormPageMixin, FormView):
                 acting_user=self.request.user, customer=self.customer, **form.cleaned_data
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_validation_errors(form, error)
             return self.form_invalid(form)
         messages.success(self.request, _("The complaint was registered."))
         return redirect("interactions:complaint_detail", pk=complaint.pk)
@@ -428,7 +406,7 @@ class ComplaintDetailView(ScopedObjectMixin, TemplateView):
                         accepted=form.cleaned_data["accepted"],
                     )
                 except ValidationError as error:
-                    _apply_errors(form, error)
+                    apply_validation_errors(form, error)
                 else:
                     messages.success(request, _("The customer's answer was recorded."))
                     return redirect("interactions:complaint_detail", pk=pk)
@@ -440,7 +418,7 @@ class ComplaintDetailView(ScopedObjectMixin, TemplateView):
                     acting_user=request.user, complaint=self.object, **form.cleaned_data
                 )
             except ValidationError as error:
-                _apply_errors(form, error)
+                apply_validation_errors(form, error)
             else:
                 messages.success(request, _("The complaint was updated."))
                 return redirect("interactions:complaint_detail", pk=pk)
@@ -472,7 +450,7 @@ class SurveyRecordView(CustomerScopedMixin, FormPageMixin, FormView):
                 comment=form.cleaned_data["comment"],
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_validation_errors(form, error)
             return self.form_invalid(form)
         messages.success(self.request, _("The survey was recorded. Thank you."))
         return redirect("customers:detail", pk=self.customer.pk)
@@ -552,7 +530,7 @@ class PublicSurveyView(View):
         except SurveyLinkInvalid as invalid:
             return self._invalid(request, invalid.reason)
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_validation_errors(form, error)
             return render(request, self.template_name, {"form": form})
         return render(request, "interactions/survey_public_done.html")
 

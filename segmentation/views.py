@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import FormView, TemplateView
 
+from crm_site.forms import apply_validation_errors
 from customers.models import Branch, Customer
 
 from .choices import RunTrigger
@@ -263,8 +264,7 @@ class ScoringModelView(HeadOfficeMixin, FormView):
                 note=form.cleaned_data["note"],
             )
         except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            apply_validation_errors(form, error)
             return self.form_invalid(form)
         messages.success(
             self.request,
@@ -383,8 +383,7 @@ class TierOverrideView(BranchHeadMixin, FormView):
         except PermissionDenied:
             raise
         except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            apply_validation_errors(form, error)
             return self.form_invalid(form)
         messages.success(self.request, _("The tier override was saved."))
         return redirect(reverse("customers:detail", args=[self.customer.pk]))

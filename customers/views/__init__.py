@@ -5,6 +5,7 @@ from .customers import (
     CustomerListView,
     CustomerProfileEditView,
     CustomerRevealView,
+    CustomerScopedMixin,
     ScopedViewMixin,
 )
 from .data_transfer import (
@@ -41,6 +42,7 @@ __all__ = [
     "CustomerListView",
     "CustomerProfileEditView",
     "CustomerRevealView",
+    "CustomerScopedMixin",
     "HandoverView",
     "KeyContactAddView",
     "ReassignView",

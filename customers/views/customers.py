@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import DetailView, TemplateView, UpdateView
 
+from crm_site.forms import apply_validation_errors
 from crm_site.pagination import keyset_page
 from interactions.selectors import (
     TIMELINE_KINDS,
@@ -28,6 +29,7 @@ from ..services import REVEALABLE_FIELDS, customer_field_reveal, customer_profil
 
 __all__ = [
     "CustomerDetailView",
+    "CustomerScopedMixin",
     "CustomerListView",
     "CustomerProfileEditView",
     "CustomerRevealView",
@@ -51,6 +53,25 @@ LIST_ORDERINGS = {
     "-aum": ["-aum", "-id"],
     "customer_number": ["customer_number", "id"],
 }
+
+
+class CustomerScopedMixin(LoginRequiredMixin):
+    """Loads `self.customer` (from the URL's `customer_url_kwarg`) through the scope gate:
+    another RM's customer is a 404, like a customer that does not exist."""
+
+    customer_url_kwarg = "customer_pk"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        self.customer = get_object_or_404(
+            Customer.objects.visible_to(request.user).select_related("branch"),
+            pk=kwargs[self.customer_url_kwarg],
+        )
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(customer=self.customer, **kwargs)
 
 
 class CustomerListView(ScopedViewMixin, TemplateView):
@@ -141,11 +162,7 @@ class CustomerProfileEditView(ScopedViewMixin, UpdateView):
                 changes=form.profile_changes(),
             )
         except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                for field, errors in error.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, error.messages)
+            apply_validation_errors(form, error)
             return self.form_invalid(form)
         messages.success(self.request, _("The profile was saved."))
         return redirect("customers:detail", pk=self.object.pk)

@@ -10,6 +10,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import FormView, ListView
 
+from crm_site.forms import apply_validation_errors
+
 from ..choices import ChangeRequestStatus
 from ..forms import (
     AutoAssignForm,
@@ -30,6 +32,7 @@ from ..services import (
     portfolio_handover,
     related_party_link,
 )
+from .customers import CustomerScopedMixin
 
 __all__ = [
     "AutoAssignView",
@@ -52,33 +55,15 @@ class BranchManagerRequiredMixin(LoginRequiredMixin, UserPassesTestMixin):
         return user.is_branch_head or user.is_head_office
 
 
-def _apply_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
-
-
-class ChangeRequestCreateView(LoginRequiredMixin, FormView):
+class ChangeRequestCreateView(CustomerScopedMixin, FormView):
     """An RM proposes a change to static identity fields (maker)."""
 
+    customer_url_kwarg = "pk"
     form_class = ChangeRequestForm
     template_name = "customers/change_request_form.html"
 
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return self.handle_no_permission()
-        self.customer = get_object_or_404(
-            Customer.objects.visible_to(request.user), pk=kwargs["pk"]
-        )
-        return super().dispatch(request, *args, **kwargs)
-
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "instance": Customer.objects.get(pk=self.customer.pk)}
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(customer=self.customer, **kwargs)
 
     def form_valid(self, form):
         try:
@@ -89,7 +74,7 @@ class ChangeRequestCreateView(LoginRequiredMixin, FormView):
                 reason=form.cleaned_data["reason"],
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_validation_errors(form, error)
             return self.form_invalid(form)
         messages.success(self.request, _("The change was sent to your branch head for approval."))
         return redirect("customers:detail", pk=self.customer.pk)
@@ -148,7 +133,8 @@ class ReassignView(BranchManagerRequiredMixin, FormView):
     """Reassign the selected customers (one from the customer page, many from the list)."""
 
     form_class = ReassignForm
-    template_name = "customers/reassign_form.html"
+    template_name = "customers/branch_form.html"
+    extra_context = {"title": gettext_lazy("Reassign customers"), "form_id": "reassign-form"}
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "user": self.request.user}
@@ -163,7 +149,7 @@ class ReassignView(BranchManagerRequiredMixin, FormView):
                 reason=form.cleaned_data["reason"],
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_validation_errors(form, error)
             return self.form_invalid(form)
         messages.success(
             self.request,
@@ -177,7 +163,8 @@ class ReassignView(BranchManagerRequiredMixin, FormView):
 
 class HandoverView(BranchManagerRequiredMixin, FormView):
     form_class = HandoverForm
-    template_name = "customers/handover_form.html"
+    template_name = "customers/branch_form.html"
+    extra_context = {"title": gettext_lazy("Portfolio handover"), "form_id": "handover-form"}
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "user": self.request.user}
@@ -191,7 +178,7 @@ class HandoverView(BranchManagerRequiredMixin, FormView):
                 reason=form.cleaned_data["reason"],
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_validation_errors(form, error)
             return self.form_invalid(form)
         messages.success(
             self.request,
@@ -203,7 +190,11 @@ class HandoverView(BranchManagerRequiredMixin, FormView):
 
 class AutoAssignView(BranchManagerRequiredMixin, FormView):
     form_class = AutoAssignForm
-    template_name = "customers/auto_assign_form.html"
+    template_name = "customers/branch_form.html"
+    extra_context = {
+        "title": gettext_lazy("Assign unassigned customers"),
+        "form_id": "auto_assign-form",
+    }
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "user": self.request.user}
@@ -216,7 +207,7 @@ class AutoAssignView(BranchManagerRequiredMixin, FormView):
                 balance_by=form.cleaned_data["balance_by"],
             )
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_validation_errors(form, error)
             return self.form_invalid(form)
         messages.success(
             self.request,
@@ -242,23 +233,16 @@ class CustomerAuditView(BranchManagerRequiredMixin, ListView):
         return super().get_context_data(customer=self.customer, **kwargs)
 
 
-class CustomerFormView(LoginRequiredMixin, FormView):
+class CustomerFormView(CustomerScopedMixin, FormView):
     """A form about one customer of the user's scope (404 otherwise) that calls one service."""
 
+    customer_url_kwarg = "pk"
     template_name = "customers/customer_subform.html"
     title = ""
     success_message = ""
 
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return self.handle_no_permission()
-        self.customer = get_object_or_404(
-            Customer.objects.visible_to(request.user), pk=kwargs["pk"]
-        )
-        return super().dispatch(request, *args, **kwargs)
-
     def get_context_data(self, **kwargs):
-        return super().get_context_data(customer=self.customer, title=self.title, **kwargs)
+        return super().get_context_data(title=self.title, **kwargs)
 
     def call_service(self, form):
         raise NotImplementedError
@@ -267,7 +251,7 @@ class CustomerFormView(LoginRequiredMixin, FormView):
         try:
             self.call_service(form)
         except ValidationError as error:
-            _apply_errors(form, error)
+            apply_validation_errors(form, error)
             return self.form_invalid(form)
         messages.success(self.request, self.success_message)
         return redirect("customers:detail", pk=self.customer.pk)
