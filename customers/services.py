@@ -562,13 +562,15 @@ def customers_reassign(
 
 
 def _transfer_open_work(*, customer_ids: list[int], to_manager: User) -> None:
-    """The customers' open reminders follow them to the new RM."""
+    """The customers' open reminders and active one-to-one plans follow them to the new RM."""
+    from campaigns.services import plans_transfer
     from interactions.choices import ReminderStatus
     from interactions.models import Reminder
 
     Reminder.objects.filter(customer_id__in=customer_ids, status=ReminderStatus.OPEN).update(
         assigned_to=to_manager
     )
+    plans_transfer(customer_ids=customer_ids, to_manager=to_manager)
 
 
 def portfolio_handover(

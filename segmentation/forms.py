@@ -64,7 +64,7 @@ class ScoringModelForm(BootstrapFormMixin, forms.ModelForm):
 class PlaybookEntryForm(BootstrapFormMixin, forms.ModelForm):
     class Meta:
         model = PlaybookEntry
-        fields = ["quadrant", "value_tier", "action", "position", "is_active"]
+        fields = ["quadrant", "value_tier", "action", "campaign_type", "position", "is_active"]
 
 
 PlaybookFormSet = forms.modelformset_factory(

@@ -219,6 +219,15 @@ class PlaybookEntry(models.Model):
         help_text=_("Leave empty for every tier."),
     )
     action = models.CharField(_("activity"), max_length=200)
+    campaign_type = models.ForeignKey(
+        "campaigns.CampaignType",
+        verbose_name=_("event type"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="playbook_entries",
+        help_text=_("Events of this type are recommended to the quadrant's customers."),
+    )
     position = models.PositiveSmallIntegerField(_("order"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
 

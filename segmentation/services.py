@@ -134,18 +134,20 @@ def playbook_entry_save(
     action: str,
     position: int,
     is_active: bool = True,
+    campaign_type=None,
 ) -> PlaybookEntry:
     """Create or change one recommended activity of the playbook (head office only)."""
     _require_head_office(acting_user)
     entry = entry or PlaybookEntry()
     before = {
         name: getattr(entry, name)
-        for name in ("quadrant", "value_tier", "action", "position", "is_active")
+        for name in ("quadrant", "value_tier", "action", "campaign_type", "position", "is_active")
     }
     after = {
         "quadrant": quadrant,
         "value_tier": value_tier,
         "action": action,
+        "campaign_type": campaign_type,
         "position": position,
         "is_active": is_active,
     }

@@ -304,6 +304,7 @@ class PlaybookView(HeadOfficeMixin, TemplateView):
                     quadrant=form.cleaned_data["quadrant"],
                     value_tier=form.cleaned_data["value_tier"],
                     action=form.cleaned_data["action"],
+                    campaign_type=form.cleaned_data["campaign_type"],
                     position=form.cleaned_data["position"],
                     is_active=form.cleaned_data["is_active"],
                 )

@@ -288,6 +288,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "customers.tasks.purge_idempotency_records_task",
         "schedule": crontab(hour=4, minute=15),
     },
+    "plan-monitoring": {
+        "task": "campaigns.tasks.schedule_plan_monitoring_task",
+        "schedule": crontab(hour=6, minute=45),
+    },
     "nightly-scoring": {
         "task": "segmentation.tasks.score_customers_task",
         "schedule": crontab(

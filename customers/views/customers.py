@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import DetailView, TemplateView, UpdateView
 
+from campaigns.selectors import customer_marketing
 from crm_site.forms import apply_validation_errors
 from crm_site.pagination import keyset_page
 from interactions.selectors import (
@@ -139,6 +140,10 @@ class CustomerDetailView(ScopedViewMixin, DetailView):
             aum_sparkline=customer_aum_sparkline(customer=customer),
             profile=customer_profile(customer=customer, user=self.request.user),
             segmentation=customer_segmentation(customer=customer),
+        )
+        score = context["segmentation"].score
+        context["marketing"] = customer_marketing(
+            customer=customer, quadrant=score.quadrant if score else None
         )
         user = self.request.user
         if user.is_branch_head or user.is_head_office:
