@@ -69,8 +69,10 @@ def test_customer_page_query_count_is_constant(client_for, rm_a, django_assert_n
     # audit, snapshots, holdings, credit lines, team, related parties, pending change request,
     # reassignments, session save (3); interactions' timeline sources (complaints, surveys
     # and requests: 5, as measured); segmentation: tier history on the timeline, score and
-    # open override of the panel (3; a scored customer adds the playbook: 1)
-    with django_assert_num_queries(26):
+    # open override of the panel (3; a scored customer adds the playbook: 1); campaigns: the
+    # active plan with its facts and the upcoming invitations (2; a scored customer adds the
+    # recommended events: 1)
+    with django_assert_num_queries(28):
         response = client.get(reverse("customers:detail", args=[customer.pk]))
     assert response.context["aum_sparkline"].months == 12
 

@@ -174,7 +174,7 @@ def test_customer_page_timeline_query_count_is_constant(
     client.get(url)  # warm the session
     # then: the same count with 3 and with 30 rows; the sum is itemised in
     # tests/customers/test_views.py (the timeline is one query per source)
-    with django_assert_num_queries(26):
+    with django_assert_num_queries(28):
         response = client.get(url)
     # the newest 50 of all sources, merged
     assert len(response.context["timeline"]) == min(5 * rows, 50)
