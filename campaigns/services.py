@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from customers.choices import AuditAction, ContactChannel
 from customers.models import Customer, User
@@ -205,7 +206,11 @@ def _notify_new_plans(*, acting_user: User, plans: Sequence[MarketingPlan]) -> N
             continue
         notification_send(
             recipient=managers[manager_id],
-            message=_("%(count)s one-to-one plans were started for your customers.")
+            message=ngettext(
+                "%(count)s one-to-one plan was started for your customer.",
+                "%(count)s one-to-one plans were started for your customers.",
+                count,
+            )
             % {"count": count},
         )
 

@@ -574,8 +574,8 @@ class TargetListDetailView(LoginRequiredMixin, TemplateView):
                 messages.success(
                     request,
                     _(
-                        "%(started)s plans started; %(active)s customers already had one; "
-                        "%(no_rm)s have no RM."
+                        "Plans started: %(started)s; customers who already had one: "
+                        "%(active)s; customers without an RM: %(no_rm)s."
                     )
                     % {
                         "started": len(result.started),
@@ -714,10 +714,7 @@ class CampaignBuildListView(CampaignMixin, View):
             excluded = sum(count for key, count in summary.items() if key != "added")
             messages.success(
                 request,
-                _(
-                    "%(added)s customers added to the list for their RMs to review; "
-                    "%(excluded)s left out."
-                )
+                _("Added to the list for their RMs to review: %(added)s; left out: %(excluded)s.")
                 % {"added": summary["added"], "excluded": excluded},
             )
         return redirect(self.campaign_url())
@@ -777,7 +774,7 @@ class CampaignCompleteView(CampaignMixin, View):
             return redirect(self.campaign_url())
         messages.success(
             request,
-            _("The campaign is closed; %(count)s follow-up reminders were sent to RMs.")
+            _("The campaign is closed. Follow-up reminders sent to RMs: %(count)s.")
             % {"count": reminders},
         )
         return redirect("campaigns:campaign_report", self.campaign.pk)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from importlib import import_module
 
 import factory
 from django.utils import timezone
@@ -72,7 +73,13 @@ class PlanFactory(DjangoModelFactory[MarketingPlan]):
 
 
 def campaign_type(code: str = "spring_reception") -> CampaignType:
-    return CampaignType.objects.get(code=code)
+    """A default event type (from the data migration; recreated after a transactional test's
+    flush)."""
+    defaults = import_module("campaigns.migrations.0002_default_campaign_types").CAMPAIGN_TYPES
+    name, name_zh, is_vip = next(row[1:] for row in defaults if row[0] == code)
+    return CampaignType.objects.get_or_create(
+        code=code, defaults={"name": name, "name_zh": name_zh, "is_vip": is_vip}
+    )[0]
 
 
 class CampaignFactory(DjangoModelFactory[Campaign]):

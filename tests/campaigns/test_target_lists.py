@@ -87,7 +87,7 @@ def test_bulk_start_assigns_each_plan_to_the_customers_rm(head_x, rm_a, rm_b, sc
     assert set(TargetListEntry.objects.values_list("plan_id", flat=True)) == {
         plan.pk for plan in plans.values()
     }
-    assert rm_a.notifications.filter(message__contains="1 one-to-one plans").exists()
+    assert rm_a.notifications.filter(message__contains="1 one-to-one plan was started").exists()
 
 
 def test_the_reviewer_deselects_and_only_the_selected_start(head_x, scored_book):

@@ -363,7 +363,7 @@ def test_the_customer_page_offers_a_plan_and_suitable_events(client_for, rm_a, h
     run_scoring()
     customer.refresh_from_db()
     quadrant = customer.score.quadrant
-    kind = CampaignType.objects.get(code="wine_tasting")
+    kind = campaign_type("wine_tasting")
     PlaybookEntry.objects.create(
         quadrant=quadrant, action="Invite to a tasting", campaign_type=kind
     )
