@@ -14,6 +14,7 @@ echo "== Broker:   ${REDIS_URL:-file system (.run/broker)}"
 $PY manage.py migrate --noinput
 $PY manage.py seed_demo --customers "${DEMO_CUSTOMERS:-2000}"
 $PY manage.py score_customers  # today's run, so the dashboards have tiers to show (no-op if done)
+$PY manage.py seed_campaigns   # demo one-to-one plans and events (no-op if present)
 
 pids=()
 stop_all() {
