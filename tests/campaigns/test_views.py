@@ -398,3 +398,38 @@ def test_event_types_are_managed_by_head_office(client_for, head_office, head_x)
     )
     assert response.status_code == 302
     assert CampaignType.objects.get(code="golf_day").name_zh == "高尔夫日"
+
+
+def test_every_campaign_page_renders_for_its_user_in_both_languages(
+    client_for, rm_a, head_x, head_office
+):
+    plan = PlanFactory(customer=ready_customer(relationship_manager=rm_a), step=6)
+    proposal_plan = PlanFactory(customer=ready_customer(relationship_manager=rm_a), step=5)
+    campaign = CampaignFactory(owner=head_office)
+    InvitationFactory(campaign=campaign, customer=CustomerFactory(relationship_manager=rm_a))
+    pages = [
+        (rm_a, reverse("campaigns:board")),
+        (rm_a, reverse("campaigns:plan_detail", args=[plan.pk])),
+        (rm_a, reverse("campaigns:plan_record", args=[plan.pk])),
+        (rm_a, reverse("campaigns:proposal", args=[proposal_plan.pk])),
+        (rm_a, reverse("campaigns:proposal_outcome", args=[plan.pk])),
+        (rm_a, reverse("campaigns:target_lists")),
+        (rm_a, reverse("campaigns:target_list_create")),
+        (rm_a, reverse("campaigns:campaigns")),
+        (rm_a, reverse("campaigns:campaign_detail", args=[campaign.pk])),
+        (rm_a, reverse("campaigns:campaign_report", args=[campaign.pk])),
+        (head_x, reverse("campaigns:funnel")),
+        (head_x, reverse("campaigns:skip_requests")),
+        (head_x, reverse("campaigns:campaign_create")),
+        (head_office, reverse("campaigns:campaign_edit", args=[campaign.pk])),
+        (head_office, reverse("campaigns:campaign_types")),
+        (head_office, reverse("campaigns:campaign_type_create")),
+        (head_office, reverse("campaigns:campaign_type_edit", args=[campaign_type().pk])),
+    ]
+    for user, url in pages:
+        client = client_for(user)
+        assert client.get(url).status_code == 200, url
+        client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
+        page = client.get(url)
+        assert page.status_code == 200, url
+        assert "营销" in page.content.decode() or "活动" in page.content.decode(), url
