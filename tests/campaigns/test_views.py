@@ -433,3 +433,39 @@ def test_every_campaign_page_renders_for_its_user_in_both_languages(
         page = client.get(url)
         assert page.status_code == 200, url
         assert "营销" in page.content.decode() or "活动" in page.content.decode(), url
+
+
+@pytest.mark.parametrize("rows", [3, 30])
+def test_campaign_page_query_count_is_constant(
+    client_for, head_office, rm_a, django_assert_num_queries, rows
+):
+    campaign = CampaignFactory(owner=head_office)
+    for _ in range(rows):
+        InvitationFactory(campaign=campaign, customer=CustomerFactory(relationship_manager=rm_a))
+    client = client_for(rm_a)
+    url = reverse("campaigns:campaign_detail", args=[campaign.pk])
+    client.get(url)
+    # session, user, team memberships, notifications of the header, session save; the
+    # campaign, the invitations with their customers and RMs, the counts by status
+    with django_assert_num_queries(10):
+        response = client.get(url)
+    assert len(response.context["invitations"]) == rows
+
+
+@pytest.mark.parametrize("rows", [3, 30])
+def test_target_list_page_query_count_is_constant(
+    client_for, rm_a, django_assert_num_queries, rows
+):
+    for _ in range(rows):
+        ready_customer(relationship_manager=rm_a)
+    client = client_for(rm_a)
+    client.post(reverse("campaigns:target_list_create"), {"name": "Mine", "save": "1"})
+    from campaigns.models import TargetList
+
+    url = reverse("campaigns:target_list", args=[TargetList.objects.get().pk])
+    client.get(url)
+    # the request's own (session, user, team, header notifications, session save), the list,
+    # its entries with customers, RMs and plans, and their count
+    with django_assert_num_queries(10):
+        response = client.get(url)
+    assert response.context["entry_count"] == rows
