@@ -505,14 +505,15 @@ def customer_marketing(*, customer: Customer, quadrant: str | None) -> CustomerM
         recommended = [
             campaign
             for campaign in Campaign.objects.filter(
+                # One condition on the same playbook entry (chained filters would join twice).
+                Q(campaign_type__playbook_entries__quadrant=quadrant)
+                & Q(campaign_type__playbook_entries__is_active=True)
+                & (
+                    Q(campaign_type__playbook_entries__value_tier="")
+                    | Q(campaign_type__playbook_entries__value_tier=customer.value_tier)
+                ),
                 status__in=[CampaignStatus.PLANNED, CampaignStatus.INVITING],
                 starts_at__gt=now,
-                campaign_type__playbook_entries__quadrant=quadrant,
-                campaign_type__playbook_entries__is_active=True,
-            )
-            .filter(
-                Q(campaign_type__playbook_entries__value_tier="")
-                | Q(campaign_type__playbook_entries__value_tier=customer.value_tier)
             )
             .filter(Q(branch__isnull=True) | Q(branch__code__in=_branch_codes(customer)))
             .select_related("campaign_type")

@@ -469,3 +469,25 @@ def test_target_list_page_query_count_is_constant(
     with django_assert_num_queries(10):
         response = client.get(url)
     assert response.context["entry_count"] == rows
+
+
+def test_an_event_recommended_for_another_tier_is_not_suggested(client_for, rm_a, head_office):
+    use_model()
+    customer = customer_with_contribution(
+        1000, relationship_manager=rm_a, consent_phone=True, value_tier=ValueTier.POTENTIAL
+    )
+    run_scoring()
+    customer.refresh_from_db()
+    kind = campaign_type("vip_salon")
+    # the quadrant matches on one playbook row, the tier on another: not a recommendation
+    another_tier = next(tier for tier in ValueTier.values if tier != customer.value_tier)
+    PlaybookEntry.objects.create(
+        quadrant=customer.score.quadrant, value_tier=another_tier, action="VIP", campaign_type=kind
+    )
+    other = next(q for q in ("key", "general_3") if q != customer.score.quadrant)
+    PlaybookEntry.objects.create(quadrant=other, value_tier="", action="x", campaign_type=kind)
+    CampaignFactory(owner=head_office, campaign_type=kind, name="Private salon")
+
+    page = client_for(rm_a).get(reverse("customers:detail", args=[customer.pk]))
+
+    assert page.context["marketing"].recommended == []
