@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint check-deploy vendor-static clean
+.PHONY: install run test fault-test lint check-deploy vendor-static clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ run: install
 ## test: the whole suite against PostgreSQL and Redis (CI=true makes them mandatory)
 test: install
 	@bash scripts/test.sh
+
+## fault-test: kill the worker, run two beats, stop Redis, restart PostgreSQL (own throw-away
+## servers; needs /usr/lib/postgresql/15/bin and redis-server; see docs/fault-tolerance.md)
+fault-test: install
+	$(PY) scripts/fault_tests.py $(FAULT_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -96,7 +96,7 @@ EXIT_CRITERIA: dict[int, list[Criterion]] = {
         ),
         Criterion(
             "base_profile",
-            format_lazy(_("Profile at least {percent}% complete"), percent=BASE_COMPLETENESS),
+            format_lazy(_("Profile completeness at least {percent}%"), percent=BASE_COMPLETENESS),
             lambda plan: plan.customer.profile_completeness >= BASE_COMPLETENESS,
             "profile",
         ),
@@ -110,7 +110,9 @@ EXIT_CRITERIA: dict[int, list[Criterion]] = {
         ),
         Criterion(
             "refined_profile",
-            format_lazy(_("Profile at least {percent}% complete"), percent=REFINED_COMPLETENESS),
+            format_lazy(
+                _("Profile completeness at least {percent}%"), percent=REFINED_COMPLETENESS
+            ),
             lambda plan: plan.customer.profile_completeness >= REFINED_COMPLETENESS,
             "profile",
         ),

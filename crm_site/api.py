@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DataError, IntegrityError
-from django.http import Http404
+from django.db import DataError, IntegrityError, models
+from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
+from django.views.defaults import page_not_found
+from django_filters import BooleanFilter, CharFilter, NumberFilter
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions, pagination, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -19,7 +24,9 @@ __all__ = [
     "CursorPagination",
     "PayloadTooLarge",
     "ScopedQuerysetMixin",
+    "StrictFilterBackend",
     "exception_handler",
+    "not_found",
 ]
 
 logger = logging.getLogger(__name__)
@@ -42,12 +49,71 @@ class Conflict(exceptions.APIException):
 
 
 class CursorPagination(pagination.CursorPagination):
-    """Stable, constant-cost pages however deep the client reads."""
+    """Stable, constant-cost pages however deep the client reads. A `page_size` that is not
+    a positive integer is refused (400), not silently replaced by the default."""
 
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
     ordering = "-id"
+
+    def get_page_size(self, request):
+        values = request.query_params.getlist(self.page_size_query_param)
+        if values:
+            try:
+                if len(values) > 1:
+                    raise ValueError
+                pagination._positive_int(values[0], strict=True, cutoff=self.max_page_size)
+            except ValueError:
+                raise exceptions.ValidationError(
+                    {self.page_size_query_param: [_("Send one whole number from 1 to 500.")]}
+                ) from None
+        return super().get_page_size(request)
+
+
+BOOLEAN_VALUES = frozenset({"true", "false", "1", "0"})
+WHOLE_NUMBER = re.compile(r"-?\d+")
+
+
+def _on_integer_field(filterset, flt) -> bool:
+    """A number filter on an integer column: the schema promises a whole number."""
+    try:
+        field = filterset._meta.model._meta.get_field(flt.field_name)
+    except FieldDoesNotExist:
+        return False
+    return isinstance(field, models.IntegerField)
+
+
+class StrictFilterBackend(DjangoFilterBackend):
+    """django-filter, except that what it would quietly ignore is an error (400), as the
+    schema says: a typed filter sent empty (`?updated_since=`), a yes/no filter sent
+    anything but true/false (`?is_active=null`), a fraction where the schema has a whole
+    number (`?completeness_below=0.5`). Text filters may be empty."""
+
+    def get_filterset(self, request, queryset, view):
+        filterset = super().get_filterset(request, queryset, view)
+        if filterset is None:
+            return None
+        errors = {}
+        for name, flt in filterset.filters.items():
+            values = request.query_params.getlist(name)
+            if isinstance(flt, CharFilter) or not values:
+                continue
+            if any(not value.strip() for value in values):
+                errors[name] = [_("This field may not be blank.")]
+            elif isinstance(flt, BooleanFilter) and any(
+                value.lower() not in BOOLEAN_VALUES for value in values
+            ):
+                errors[name] = [_("Send true or false.")]
+            elif (
+                isinstance(flt, NumberFilter)
+                and _on_integer_field(filterset, flt)
+                and any(not WHOLE_NUMBER.fullmatch(value.strip()) for value in values)
+            ):
+                errors[name] = [_("Send a whole number.")]
+        if errors:
+            raise exceptions.ValidationError(errors)
+        return filterset
 
 
 class ScopedQuerysetMixin:
@@ -72,6 +138,17 @@ class ErrorEnvelopeSerializer(serializers.Serializer):
     """Every error answer of the API."""
 
     error = ErrorDetailSerializer()
+
+
+def not_found(request, exception=None):
+    """The site's 404 (`handler404`): under /api/ the API's JSON envelope, as the schema
+    documents for every operation; elsewhere Django's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"error": {"code": "not_found", "message": _("Not found."), "fields": {}}},
+            status=status.HTTP_404_NOT_FOUND,
+        )
+    return page_not_found(request, exception)
 
 
 def _error_code(exc: exceptions.APIException) -> str:

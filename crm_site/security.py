@@ -2,7 +2,9 @@
 
 Security events (sign-in, failures, lock-outs, reveals, exports, token use) go to the
 `crm.security` logger as one JSON object per line with UTC time and the request id, so a
-SIEM can ingest them; user input inside them cannot forge extra lines.
+SIEM can ingest them; user input inside them cannot forge extra lines. Every handler masks
+full ID, mobile and account numbers (`MaskIdentityNumbersFilter`), whatever put them in a
+record: a client's URL, an exception's text.
 """
 
 from __future__ import annotations
@@ -11,13 +13,18 @@ import contextvars
 import datetime as dt
 import json
 import logging
+import re
 import uuid
+
+from customers.masking import mask_account_number, mask_id_number, mask_phone
 
 __all__ = [
     "JsonFormatter",
+    "MaskIdentityNumbersFilter",
     "NoStoreMiddleware",
     "RequestIdFilter",
     "RequestIdMiddleware",
+    "mask_identity_numbers",
     "security_event",
 ]
 
@@ -91,9 +98,61 @@ class JsonFormatter(logging.Formatter):
         for key, value in record.__dict__.items():
             if key not in self.RESERVED and not key.startswith("_"):
                 payload[key] = _clean(value) if isinstance(value, str) else value
-        if record.exc_info:
-            payload["exception"] = _clean(self.formatException(record.exc_info))
-        return json.dumps(payload, ensure_ascii=False, default=str)
+        if record.exc_info or record.exc_text:
+            # The masking filter leaves a masked `exc_text`; use it as logging.Formatter does.
+            payload["exception"] = _clean(record.exc_text or self.formatException(record.exc_info))
+        # Extra objects are written as str(object) (Django's `request` shows its full path
+        # and query string): the whole line is masked once more.
+        return mask_identity_numbers(json.dumps(payload, ensure_ascii=False, default=str))
+
+
+# Full identity numbers, as customers/masking.py masks them: PRC ID numbers (and all-digit
+# credit codes), 18 characters; card and account numbers, 16 to 19 digits (not the integer
+# part of an amount); mainland mobile numbers, 11 digits.
+_PRC_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dX](?![0-9A-Za-z])")
+_ACCOUNT = re.compile(r"(?<![0-9A-Za-z.\-])\d{16,19}(?![0-9A-Za-z]|\.\d)")
+_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+def mask_identity_numbers(text: str) -> str:
+    """`text` with every full ID, account and mobile number masked."""
+    text = _PRC_ID.sub(lambda match: mask_id_number(match.group()), text)
+    text = _ACCOUNT.sub(lambda match: mask_account_number(match.group()), text)
+    return _MOBILE.sub(lambda match: mask_phone(match.group()), text)
+
+
+def _masked(value):
+    if isinstance(value, str):
+        return mask_identity_numbers(value)
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_masked(item) for item in value)
+    return value
+
+
+class MaskIdentityNumbersFilter(logging.Filter):
+    """The last line of defence of ASVS 7.1.2 / 8.3.4: a log line never carries a full ID,
+    mobile or account number, even when one reaches a record (a client's URL in Django's
+    "Not Found: /api/v1/customers/<number>/", an exception quoting a value). The message,
+    the extra fields and the traceback are masked in place, before any formatter runs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: let the formatter report it
+            return True
+        masked = mask_identity_numbers(message)
+        if masked != message:
+            record.msg, record.args = masked, ()
+        for key, value in list(record.__dict__.items()):
+            if key not in JsonFormatter.RESERVED and not key.startswith("_"):
+                record.__dict__[key] = _masked(value)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_identity_numbers(record.exc_text)
+        return True
 
 
 def security_event(event: str, *, user=None, **details) -> None:

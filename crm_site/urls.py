@@ -12,6 +12,9 @@ from drf_spectacular.views import (
 
 from . import views
 
+# Under /api/ an unknown path is the API's JSON 404, as the schema documents.
+handler404 = "crm_site.api.not_found"
+
 API_DOCS_CSP = {"style-src": ["'unsafe-inline'"], "worker-src": ["'self'", "blob:"]}
 
 admin.site.site_header = "Bank CRM administration"
@@ -25,6 +28,7 @@ urlpatterns = [
     path("health/", views.health, name="health"),
     path("accounts/login/", views.StaffLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/mfa/", include("crm_site.mfa.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("customers/", include("customers.urls")),
     path("", include("interactions.urls")),

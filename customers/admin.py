@@ -1,9 +1,23 @@
-"""Admin of the customer book, for head office."""
+"""Admin of the customer book, for head office.
+
+Records of decisions (audit trail, change requests, reassignments, keys, jobs) are read-only.
+Every write the admin makes elsewhere leaves an audit entry with the head-office user, the
+old and the new values (`AuditedAdmin`), and full ID, phone and account numbers are never
+shown: the pages' audited reveal is the one way to see them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import models, transaction
+from django.utils.translation import gettext as _gettext
 from django.utils.translation import gettext_lazy as _
 
+from .choices import AuditAction
+from .masking import mask_account_number, mask_id_number, mask_phone
 from .models import (
     AuditEntry,
     BalanceSnapshot,
@@ -22,6 +36,10 @@ from .models import (
     Transaction,
     User,
 )
+from .services import audit_record, audit_value, audited_customer_writes
+
+# Never recorded, not even masked: a password hash is not an audit value.
+NEVER_RECORDED = frozenset({"password"})
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -37,15 +55,117 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+# --- Audit of admin writes -----------------------------------------------------------------
+
+
+def _customer_of(obj: models.Model) -> Customer | None:
+    if isinstance(obj, Customer):
+        return obj
+    if hasattr(obj, "customer_id") and obj.customer_id is not None:
+        return Customer(pk=obj.customer_id)
+    return None
+
+
+def _form_changes(form, obj: models.Model, *, created: bool) -> dict[str, tuple[Any, Any]]:
+    """`{field: (old, new)}` for the model fields the form changed (all it set, if new)."""
+    fields = {field.name: field for field in obj._meta.concrete_fields if not field.primary_key}
+    return {
+        name: (None if created else form.initial.get(name), fields[name].value_from_object(obj))
+        for name in form.changed_data
+        if name in fields and name not in NEVER_RECORDED
+    }
+
+
+def _audit(user: User, obj: models.Model, action: str, changes=None) -> None:
+    reason = {
+        AuditAction.CREATE: _gettext("Created in the admin"),
+        AuditAction.UPDATE: _gettext("Changed in the admin"),
+        AuditAction.DELETE: _gettext("Deleted in the admin"),
+    }[action]
+    audit_record(
+        acting_user=user,
+        action=action,
+        instance=obj,
+        customer=_customer_of(obj),
+        changes=changes,
+        reason=reason,
+    )
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """Every add, change and delete made through this admin, inlines included, leaves an
+    audit entry in the same transaction; a save that changes nothing leaves none."""
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic(), audited_customer_writes():
+            super().save_model(request, obj, form, change)
+            changes = _form_changes(form, obj, created=not change)
+            if changes or not change:
+                _audit(
+                    request.user, obj, AuditAction.UPDATE if change else AuditAction.CREATE, changes
+                )
+
+    def delete_model(self, request, obj):
+        with transaction.atomic(), audited_customer_writes():
+            _audit(request.user, obj, AuditAction.DELETE)
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic(), audited_customer_writes():
+            for obj in queryset:
+                _audit(request.user, obj, AuditAction.DELETE)
+            super().delete_queryset(request, queryset)
+
+    def save_formset(self, request, form, formset, change):
+        with transaction.atomic():
+            doomed = [f.instance for f in formset.deleted_forms if f.instance.pk is not None]
+            for obj in doomed:
+                _audit(request.user, obj, AuditAction.DELETE)
+            forms = {id(f.instance): f for f in formset.forms}
+            super().save_formset(request, form, formset, change)
+            for obj in formset.new_objects:
+                changes = _form_changes(forms[id(obj)], obj, created=True)
+                _audit(request.user, obj, AuditAction.CREATE, changes)
+            for obj, _names in formset.changed_objects:
+                changes = _form_changes(forms[id(obj)], obj, created=False)
+                if changes:
+                    _audit(request.user, obj, AuditAction.UPDATE, changes)
+
+
+class MaskedFieldsAdmin(AuditedAdmin):
+    """Sensitive fields are typed in when a record is added, and shown masked afterwards."""
+
+    masked_fields: tuple[str, ...] = ()
+
+    def get_exclude(self, request, obj=None):
+        excluded = list(super().get_exclude(request, obj) or [])
+        return [*excluded, *self.masked_fields] if obj is not None else excluded
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is None:
+            return readonly
+        return [*readonly, *(f"{name}_masked" for name in self.masked_fields)]
+
+
+def _masked(field: str, label: str, mask):
+    @admin.display(description=label)
+    def display(self, obj):
+        return mask(getattr(obj, field) or "")
+
+    display.__name__ = f"{field}_masked"
+    return display
+
+
 @admin.register(Branch)
-class BranchAdmin(admin.ModelAdmin):
+class BranchAdmin(AuditedAdmin):
     list_display = ["code", "name", "parent"]
     search_fields = ["code", "name"]
     list_select_related = ["parent"]
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedAdmin, DjangoUserAdmin):
     list_display = ["username", "first_name", "last_name", "role", "branch", "is_active"]
     list_filter = ["role", "branch", "is_active"]
     list_select_related = ["branch"]
@@ -68,6 +188,11 @@ class CustomerTeamInline(admin.TabularInline):
 class KeyContactInline(admin.TabularInline):
     model = KeyContact
     extra = 0
+    # New contacts are added on the customer page or in the key contact admin; here the
+    # phone is shown masked only.
+    exclude = ["phone"]
+    readonly_fields = ["phone_masked"]
+    phone_masked = _masked("phone", _("mobile phone"), mask_phone)
 
 
 class CreditLineInline(admin.TabularInline):
@@ -76,7 +201,13 @@ class CreditLineInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(MaskedFieldsAdmin):
+    """Customers are never deleted: their audit trail, tier history and reassignments are
+    kept (append-only in the database), and they are owned by core banking."""
+
+    masked_fields = ("id_number", "phone")
+    id_number_masked = _masked("id_number", _("ID number"), mask_id_number)
+    phone_masked = _masked("phone", _("mobile phone"), mask_phone)
     inlines = [CustomerTeamInline, KeyContactInline, CreditLineInline]
     list_display = [
         "customer_number",
@@ -92,9 +223,17 @@ class CustomerAdmin(admin.ModelAdmin):
     raw_id_fields = ["relationship_manager"]
     readonly_fields = ["version", "created_at", "updated_at"]
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.version += 1  # an RM editing the same customer is told to reload
+        super().save_model(request, obj, form, change)
+
 
 @admin.register(BalanceSnapshot)
-class BalanceSnapshotAdmin(admin.ModelAdmin):
+class BalanceSnapshotAdmin(AuditedAdmin):
     list_display = ["customer", "month", "aum", "loan_balance", "contribution", "currency"]
     raw_id_fields = ["customer"]
     date_hierarchy = "month"
@@ -111,7 +250,10 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Holding)
-class HoldingAdmin(admin.ModelAdmin):
+class HoldingAdmin(MaskedFieldsAdmin):
+    masked_fields = ("account_number",)
+    account_number_masked = _masked("account_number", _("account number"), mask_account_number)
+
     list_display = ["customer", "product_type", "product_name", "balance", "currency", "is_active"]
     list_filter = ["product_type", "is_active"]
     raw_id_fields = ["customer"]
@@ -119,7 +261,7 @@ class HoldingAdmin(admin.ModelAdmin):
 
 
 @admin.register(RelatedParty)
-class RelatedPartyAdmin(admin.ModelAdmin):
+class RelatedPartyAdmin(AuditedAdmin):
     list_display = ["customer", "relation_type", "related_customer", "created_at"]
     list_filter = ["relation_type"]
     raw_id_fields = ["customer", "related_customer"]
@@ -131,6 +273,17 @@ class ChangeRequestAdmin(ReadOnlyAdmin):
     list_display = ["requested_at", "customer", "requested_by", "status", "decided_by"]
     list_filter = ["status"]
     list_select_related = ["customer", "requested_by", "decided_by"]
+    # The request keeps the proposed values in full (they are applied on approval); the
+    # admin shows them masked, as the audit trail does.
+    exclude = ["changes"]
+    readonly_fields = ["changes_masked"]
+
+    @admin.display(description=_("changes"))
+    def changes_masked(self, obj):
+        return {
+            field: [audit_value(field, old), audit_value(field, new)]
+            for field, (old, new) in obj.changes.items()
+        }
 
 
 @admin.register(Reassignment)
@@ -140,14 +293,17 @@ class ReassignmentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CustomerTeamMember)
-class CustomerTeamMemberAdmin(admin.ModelAdmin):
+class CustomerTeamMemberAdmin(AuditedAdmin):
     list_display = ["customer", "member", "responsibility"]
     raw_id_fields = ["customer", "member"]
     list_select_related = ["customer", "member"]
 
 
 @admin.register(KeyContact)
-class KeyContactAdmin(admin.ModelAdmin):
+class KeyContactAdmin(MaskedFieldsAdmin):
+    masked_fields = ("phone",)
+    phone_masked = _masked("phone", _("mobile phone"), mask_phone)
+
     list_display = ["name", "role", "customer", "is_decision_maker", "birthday"]
     search_fields = ["name"]
     raw_id_fields = ["customer"]
@@ -155,7 +311,7 @@ class KeyContactAdmin(admin.ModelAdmin):
 
 
 @admin.register(CreditLine)
-class CreditLineAdmin(admin.ModelAdmin):
+class CreditLineAdmin(AuditedAdmin):
     list_display = ["customer", "facility", "limit", "utilised", "currency", "expires_on"]
     raw_id_fields = ["customer"]
     list_select_related = ["customer"]

@@ -15,6 +15,7 @@ from segmentation.choices import AbcClass, Quadrant, ValueTier, WealthLevel
 
 from .choices import CustomerType, RiskAppetite, Role
 from .models import Branch, Customer, User
+from .pinyin import pinyin_search_key
 
 __all__ = ["CustomerFilterSet", "UtcIsoDateTimeField", "UtcIsoDateTimeFilter"]
 
@@ -63,7 +64,9 @@ def _visible_branches(request):
 
 class CustomerFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(
-        label=_("Search"), method="filter_search", help_text=_("Name, phone or customer number")
+        label=_("Search"),
+        method="filter_search",
+        help_text=_("Name (also in pinyin or its initials), phone or customer number"),
     )
     customer_type = django_filters.ChoiceFilter(
         label=_("Type"), choices=CustomerType.choices, empty_label=_("Any type")
@@ -169,6 +172,11 @@ class CustomerFilterSet(django_filters.FilterSet):
         if not term:
             return queryset
         condition = Q(name__icontains=term) | Q(customer_number=term)
+        key = pinyin_search_key(term)
+        if key:
+            # "wxm", "wangxiaoming" or "wang xiao" find 王小明: the key starts one of the
+            # name's pinyin tokens (each stored after a space; trigram index, migration 0005).
+            condition |= Q(name_pinyin__contains=f" {key}")
         digits = term.replace(" ", "").replace("-", "").lstrip("+")
         if digits.isdigit() and len(digits) >= 7:
             condition |= Q(phone=digits) | Q(phone=digits[-11:])

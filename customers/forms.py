@@ -9,7 +9,7 @@ from crm_site.forms import BootstrapForm, BootstrapFormMixin
 from .choices import RelationType
 from .masking import mask_id_number, mask_phone
 from .models import Branch, Customer, KeyContact, User
-from .selectors import assignable_managers, managers_in_scope
+from .selectors import assignable_managers, managers_in_scope, team_member_candidates
 from .validators import validate_mobile_phone
 
 
@@ -217,6 +217,8 @@ class AutoAssignForm(BootstrapForm):
 
 
 class KeyContactForm(BootstrapFormMixin, forms.ModelForm):
+    """A key contact, new or edited; the phone is never rendered, left empty it is kept."""
+
     class Meta:
         model = KeyContact
         fields = ["name", "role", "is_decision_maker", "phone", "email", "birthday", "notes"]
@@ -224,6 +226,17 @@ class KeyContactForm(BootstrapFormMixin, forms.ModelForm):
             "birthday": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "phone": SensitiveTextInput(),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.phone:
+            phone = self.fields["phone"]
+            phone.widget.attrs["placeholder"] = mask_phone(self.instance.phone)
+            phone.help_text = _("Leave empty to keep the current number.")
+
+    def clean_phone(self):
+        phone = self.cleaned_data["phone"].replace(" ", "").replace("-", "")
+        return phone or self.instance.phone
 
     def _post_clean(self):
         """Validation happens in the service."""
@@ -233,3 +246,31 @@ class RelatedPartyForm(BootstrapForm):
     related_customer_number = forms.CharField(label=_("Related customer's number"), max_length=32)
     relation_type = forms.ChoiceField(label=_("Relation"), choices=RelationType.choices)
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+
+class RelatedPartyEditForm(BootstrapForm):
+    """How two linked customers are related; to link another customer, unlink and link."""
+
+    relation_type = forms.ChoiceField(label=_("Relation"), choices=RelationType.choices)
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+
+
+class TeamMemberForm(BootstrapForm):
+    """A secondary RM for the customer: an active RM of its branch not yet on its team."""
+
+    member = forms.ModelChoiceField(label=_("Secondary RM"), queryset=User.objects.none())
+    responsibility = forms.CharField(
+        label=_("Responsibility"),
+        max_length=100,
+        required=False,
+        help_text=_("E.g. trade finance, credit, wealth products."),
+    )
+
+    def __init__(self, *args, user, customer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["member"].queryset = (
+            team_member_candidates(user=user, customer=customer)
+            .exclude(pk=customer.relationship_manager_id)
+            .exclude(team_memberships__customer=customer)
+            .order_by("last_name", "first_name", "username")
+        )

@@ -11,10 +11,14 @@ Three steps, each safe to repeat:
    problem with its row number, column and reason. Nothing is written.
 3. `customers_import` re-validates and creates every row through `customer_create` (so each
    customer is audited like one created on the page) in one transaction: any error, and
-   nothing is written.
+   nothing is written. The page does not wait for it: the commit is an import job
+   (`customer_import_job_create`, an `ImportJob` with `source=upload`) that a Celery worker
+   runs (`customer_import_job_run`), still all or nothing, while the page shows its progress
+   and the importer is notified when it ends.
 
 Between preview and commit the uploaded file waits in a private folder outside the web root
-(`CUSTOMER_IMPORT_DIR`), named by a random token that the view binds to the user's session.
+(`CUSTOMER_IMPORT_DIR`), named by a random token that the view binds to the user's session;
+once committed it belongs to the job (`<token>.job`) until the job ends.
 """
 
 from __future__ import annotations
@@ -30,20 +34,23 @@ import re
 import secrets
 import time
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connections, transaction
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from crm_site.jobs import enqueue_on_commit
 from crm_site.security import security_event
 
-from .models import Branch, Customer, User
+from .ingest.jobs import import_job_claim
+from .models import Branch, Customer, ImportJob, ImportJobSource, ImportJobStatus, IngestKind, User
 from .selectors import assignable_managers
 from .services import customer_create, customer_identity_errors
 
@@ -57,6 +64,9 @@ __all__ = [
     "ParsedFile",
     "RowError",
     "branches_in_import_scope",
+    "customer_import_job_create",
+    "customer_import_job_fail",
+    "customer_import_job_run",
     "customers_import",
     "import_file_discard",
     "import_file_load",
@@ -617,13 +627,23 @@ def _row_errors(row: int, error: ValidationError) -> list[RowError]:
 # --- Commit --------------------------------------------------------------------------------
 
 
-def customers_import(*, acting_user: User, parsed: ParsedFile, source_name: str = "") -> int:
+PROGRESS_EVERY = 100  # rows between two progress reports of a running import
+
+
+def customers_import(
+    *,
+    acting_user: User,
+    parsed: ParsedFile,
+    source_name: str = "",
+    progress: Callable[[int], None] | None = None,
+) -> int:
     """Create every customer of the file, or none.
 
     Guarantees: only branch heads and head office import, into their own scope; the file is
     validated again at commit (the preview may be stale); every row goes through
     `customer_create`, so identity rules and the audit trail are the page's; one error in
     any row and the whole transaction is rolled back (`ImportRejected` carries the errors).
+    `progress`, if given, is told how many rows are written every PROGRESS_EVERY rows.
     """
     if not may_import(acting_user):
         raise PermissionDenied
@@ -631,7 +651,9 @@ def customers_import(*, acting_user: User, parsed: ParsedFile, source_name: str 
     with transaction.atomic():
         report = import_rows_validate(parsed=parsed, acting_user=acting_user)
         if not report.errors:
-            for row in report.rows:
+            for done, row in enumerate(report.rows):
+                if progress is not None and done and done % PROGRESS_EVERY == 0:
+                    progress(done)
                 try:
                     customer_create(
                         acting_user=acting_user,
@@ -714,6 +736,204 @@ def _sweep_expired() -> None:
                 path.unlink(missing_ok=True)
         except OSError:
             continue  # another worker swept it first
+
+
+JOB_FILE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32,64}\.job$")
+
+
+def import_file_keep_for_job(token: str, *, sha256: str) -> tuple[str, int]:
+    """Hand the waiting upload over to an import job: checked as `import_file_load` does,
+    then renamed so the sweep of expired uploads leaves it alone however long the job
+    waits. Returns the job's file name and size; FileNotFoundError if it is gone."""
+    data = import_file_load(token, sha256=sha256)
+    name = f"{token}.job"
+    os.replace(_path_for(token), _import_dir() / name)
+    return name, len(data)
+
+
+def import_job_file_load(name: str, *, sha256: str) -> bytes:
+    """A job's file, unchanged since it was previewed; else FileNotFoundError."""
+    if not JOB_FILE_PATTERN.match(name or ""):
+        raise FileNotFoundError(name)
+    data = (_import_dir() / name).read_bytes()
+    if not secrets.compare_digest(hashlib.sha256(data).hexdigest(), sha256):
+        raise FileNotFoundError(name)
+    return data
+
+
+def import_job_file_discard(name: str) -> None:
+    if JOB_FILE_PATTERN.match(name or ""):
+        (_import_dir() / name).unlink(missing_ok=True)
+
+
+# --- The commit as a background job ---------------------------------------------------------
+
+IMPORT_JOB_ERRORS_KEPT = 1_000
+
+
+def customer_import_job_create(
+    *, acting_user: User, token: str, sha256: str, source_name: str, rows: int
+) -> ImportJob:
+    """Queue the commit of a previewed upload; the page follows the job.
+
+    Guarantees: only those who may import; the job takes the file the preview read (same
+    SHA-256) or nothing (FileNotFoundError); the task is queued once the job row is
+    committed, so the worker always finds it.
+    """
+    if not may_import(acting_user):
+        raise PermissionDenied
+    name, size = import_file_keep_for_job(token, sha256=sha256)
+    job = ImportJob.objects.create(
+        kind=IngestKind.CUSTOMERS,
+        source=ImportJobSource.UPLOAD,
+        source_name=source_name[:200],
+        created_by=acting_user,
+        file_name=name,
+        file_size=size,
+        file_sha256=sha256,
+        records_total=rows,
+    )
+    from .tasks import customer_import_job_run_task
+
+    enqueue_on_commit(customer_import_job_run_task, job.pk)
+    return job
+
+
+class _ProgressReporter:
+    """Publishes how many rows are written while the import's transaction is still open.
+
+    The import is one transaction (all or nothing) that nobody can see into before it
+    commits, so the progress goes to the job row through a second database connection, in
+    autocommit: a page polling the job sees it move. Best effort: a report that cannot be
+    written within a second is skipped. PostgreSQL only; on SQLite (one writer at a time,
+    `make run`) the page shows the job running until it ends.
+    """
+
+    def __init__(self, job_id: int):
+        self.job_id = job_id
+        self.connection = None
+        if connections[DEFAULT_DB_ALIAS].vendor == "postgresql":
+            self.connection = connections.create_connection(DEFAULT_DB_ALIAS)
+
+    def __call__(self, done: int) -> None:
+        if self.connection is None:
+            return
+        table = self.connection.ops.quote_name(ImportJob._meta.db_table)
+        try:
+            with self.connection.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '1s'")
+                cursor.execute(
+                    f"UPDATE {table} SET records_processed = %s, heartbeat_at = %s "  # noqa: S608
+                    "WHERE id = %s AND status = %s",
+                    [done, timezone.now(), self.job_id, ImportJobStatus.RUNNING],
+                )
+        except DatabaseError:
+            self.close()
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+
+def _notify(job: ImportJob, message: str) -> None:
+    from interactions.services import notification_send
+
+    notification_send(
+        recipient=job.created_by, message=message, key=f"customer-import-job:{job.pk}"
+    )
+
+
+def _job_finish_failed(
+    job: ImportJob, *, reason: str, errors: list[RowError] | None = None
+) -> ImportJob:
+    """The job ends without importing anything: say why, keep the errors, tell the user."""
+    errors = errors or []
+    ImportJob.objects.filter(pk=job.pk).exclude(status=ImportJobStatus.SUCCEEDED).update(
+        status=ImportJobStatus.FAILED,
+        failure=reason[:500],
+        errors=[dataclasses.asdict(error) for error in errors[:IMPORT_JOB_ERRORS_KEPT]],
+        rejected=len({error.row for error in errors}),
+        records_processed=0,
+        finished_at=timezone.now(),
+    )
+    import_job_file_discard(job.file_name)
+    _notify(
+        job,
+        gettext("The import of %(name)s failed; nothing was imported. %(reason)s")
+        % {"name": job.source_name, "reason": reason},
+    )
+    job.refresh_from_db()
+    return job
+
+
+def customer_import_job_run(*, job_id: int) -> ImportJob | None:
+    """Commit a previewed upload in the background: every customer of the file, or none.
+
+    Guarantees: a job is run by one worker at a time (a duplicate or redelivered task finds
+    nothing to do, a job whose worker died is taken again); the file is validated again
+    and written by `customers_import` in the same transaction that marks the job finished,
+    so a job is finished with every customer created, or failed with none; the progress is
+    visible meanwhile; the importer is notified once. Returns None if the job was not
+    claimable. A database error propagates (the task retries; nothing was written).
+    """
+    if not import_job_claim(job_id):
+        return None
+    job = ImportJob.objects.select_related("created_by__branch").get(pk=job_id)
+    try:
+        data = import_job_file_load(job.file_name, sha256=job.file_sha256)
+        parsed = import_file_read(data, filename=job.source_name)
+    except FileNotFoundError:
+        return _job_finish_failed(job, reason=gettext("The uploaded file is gone."))
+    except ImportFileError as error:
+        return _job_finish_failed(job, reason=str(error.message))
+    progress = _ProgressReporter(job.pk)
+    try:
+        with transaction.atomic():
+            count = customers_import(
+                acting_user=job.created_by,
+                parsed=parsed,
+                source_name=job.source_name,
+                progress=progress,
+            )
+            progress.close()  # no report may wait on the row this transaction now updates
+            now = timezone.now()
+            ImportJob.objects.filter(pk=job.pk).update(
+                status=ImportJobStatus.SUCCEEDED,
+                records_total=len(parsed.rows),
+                records_processed=count,
+                created=count,
+                errors=[],
+                failure="",
+                heartbeat_at=now,
+                finished_at=now,
+            )
+            _notify(
+                job,
+                gettext("The import of %(name)s finished: %(count)s customers were imported.")
+                % {"name": job.source_name, "count": count},
+            )
+    except ImportRejected as rejected:
+        return _job_finish_failed(
+            job,
+            reason=gettext("The file has %(count)s problems.")
+            % {"count": len(rejected.report.errors)},
+            errors=rejected.report.errors,
+        )
+    except PermissionDenied:
+        return _job_finish_failed(job, reason=gettext("You may no longer import customers."))
+    finally:
+        progress.close()
+    import_job_file_discard(job.file_name)
+    job.refresh_from_db()
+    return job
+
+
+def customer_import_job_fail(*, job_id: int, reason: str) -> None:
+    """Mark an upload import failed after its task gave up (retries exhausted)."""
+    job = ImportJob.objects.filter(pk=job_id, source=ImportJobSource.UPLOAD).first()
+    if job is not None and job.status != ImportJobStatus.SUCCEEDED:
+        _job_finish_failed(job, reason=reason)
 
 
 # --- Template ------------------------------------------------------------------------------

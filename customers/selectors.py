@@ -28,6 +28,7 @@ __all__ = [
     "AumSparkline",
     "assignable_managers",
     "managers_in_scope",
+    "team_member_candidates",
     "CustomerProfile",
     "RelationshipNode",
     "customer_aum_sparkline",
@@ -85,6 +86,7 @@ class RelationshipNode:
     customer_id: int | None
     x: float
     y: float
+    link_id: int = 0  # the RelatedParty, to edit or remove the link from either side
 
 
 MAP_SIZE = 320
@@ -130,6 +132,7 @@ def customer_relationship_map(*, customer: Customer, user) -> list[RelationshipN
                 customer_id=other.pk if shown else None,
                 x=round(MAP_SIZE / 2 + MAP_RADIUS * math.cos(angle), 1),
                 y=round(MAP_SIZE / 2 + MAP_RADIUS * math.sin(angle), 1),
+                link_id=link.pk,
             )
         )
     return nodes
@@ -206,3 +209,8 @@ def managers_in_scope(user):
 def assignable_managers(user):
     """Active RMs the user may give customers to."""
     return managers_in_scope(user).filter(is_active=True)
+
+
+def team_member_candidates(*, user, customer: Customer):
+    """Active RMs of the customer's own branch that the user may put on its team."""
+    return assignable_managers(user).filter(branch_id=customer.branch_id)

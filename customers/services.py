@@ -5,15 +5,18 @@ The pages, the REST API, imports and Celery tasks all call these functions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from crm_site.security import security_event
 
 from .choices import AuditAction, ChangeRequestStatus, CustomerType, IdType, Role
 from .masking import mask_account_number, mask_id_number, mask_phone
@@ -24,13 +27,14 @@ from .models import (
     Branch,
     ChangeRequest,
     Customer,
+    CustomerTeamMember,
     KeyContact,
     Reassignment,
     RelatedParty,
     User,
 )
 from .profile import completeness
-from .selectors import assignable_managers
+from .selectors import assignable_managers, team_member_candidates
 from .validators import (
     prc_id_birth_date,
     validate_birth_date,
@@ -42,7 +46,9 @@ from .validators import (
 __all__ = [
     "ConcurrentEditError",
     "audit_created",
+    "audit_purge_allowed",
     "audit_record",
+    "audited_customer_writes",
     "audit_value",
     "change_request_decide",
     "change_request_submit",
@@ -51,6 +57,7 @@ __all__ = [
     "customer_identity_errors",
     "customer_profile_update",
     "customers_auto_assign",
+    "customers_move",
     "customers_reassign",
     "key_contact_add",
     "portfolio_handover",
@@ -124,6 +131,54 @@ def audit_record(
     )
     entry.save()
     return entry
+
+
+@contextlib.contextmanager
+def audited_customer_writes() -> Iterator[None]:
+    """Mark the customer-table writes inside the block as audited by the caller itself.
+
+    On PostgreSQL a trigger records every UPDATE or DELETE of `customers_customer` that does
+    not carry this mark (migration customers 0004), so a raw `.update()` is never silent.
+    Services that write their own audit entries, with the acting user and the reason, wrap
+    exactly those statements in this block, so nothing is recorded twice. The mark is
+    transaction-local (`set_config(..., true)`) and cleared at the end of the block: it
+    cannot reach a later statement, request or task on the same connection.
+    """
+    if connection.vendor != "postgresql" or getattr(connection, "_crm_audited", False):
+        yield  # no trigger on SQLite; inside another block, that block clears the mark
+        return
+    with transaction.atomic(savepoint=False):
+        _set_local("crm.audited", "on")
+        connection._crm_audited = True
+        try:
+            yield
+        finally:
+            connection._crm_audited = False
+        # Not reached on an error: the rollback of the transaction clears the mark.
+        _set_local("crm.audited", "off")
+
+
+def _set_local(name: str, value: str) -> None:
+    """Set a setting until the end of the transaction (PostgreSQL's `SET LOCAL`)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+
+
+@contextlib.contextmanager
+def audit_purge_allowed() -> Iterator[None]:
+    """Let this transaction delete audit rows (a demo reset, a retention purge).
+
+    The append-only triggers allow it only to a database role with the table owner's rights
+    (who could drop the trigger anyway) and only inside this block; the application's own
+    role never can. Nothing on a request path may use it.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(savepoint=False):
+        _set_local("crm.audit_purge", "on")
+        yield
+        _set_local("crm.audit_purge", "off")
 
 
 def audit_created(
@@ -290,12 +345,13 @@ def customer_profile_update(
     if not changed:
         return customer
     customer.profile_completeness = completeness(customer)
-    updated = Customer.objects.filter(pk=customer.pk, version=expected_version).update(
-        **{field: getattr(customer, field) for field in changed},
-        profile_completeness=customer.profile_completeness,
-        version=models.F("version") + 1,
-        updated_at=timezone.now(),
-    )
+    with audited_customer_writes():
+        updated = Customer.objects.filter(pk=customer.pk, version=expected_version).update(
+            **{field: getattr(customer, field) for field in changed},
+            profile_completeness=customer.profile_completeness,
+            version=models.F("version") + 1,
+            updated_at=timezone.now(),
+        )
     if updated != 1:
         raise ConcurrentEditError(
             _(
@@ -332,6 +388,7 @@ def customer_field_reveal(*, acting_user: User, customer: Customer, field: str) 
         customer=customer,
         changes={field: (None, None)},
     )
+    security_event("customer.revealed", user=acting_user, customer_id=customer.pk, field=field)
     return getattr(customer, field)
 
 
@@ -421,7 +478,8 @@ def change_request_decide(
         _full_clean(customer)
         customer.profile_completeness = completeness(customer)
         customer.version += 1
-        customer.save()
+        with audited_customer_writes():
+            customer.save()
         audit_record(
             acting_user=acting_user,
             action=AuditAction.UPDATE,
@@ -507,58 +565,85 @@ def customers_reassign(
         raise ValidationError({"customers": _("Some of the selected customers were not found.")})
     if not moving:
         return 0
+    return customers_move(
+        acting_user=acting_user, moves={to_manager: moving}, reason=reason.strip()
+    )
 
-    ids = [pk for pk, _rm, _branch in moving]
-    Customer.objects.filter(pk__in=ids).update(
-        relationship_manager=to_manager,
-        branch_id=to_manager.branch_id,
-        version=models.F("version") + 1,
-        updated_at=timezone.now(),
-    )
-    Reassignment.objects.bulk_create(
-        [
-            Reassignment(
-                customer_id=pk,
-                from_manager_id=old_rm,
-                to_manager=to_manager,
-                reassigned_by=acting_user,
-                reason=reason.strip(),
-            )
-            for pk, old_rm, _branch in moving
-        ]
-    )
-    AuditEntry.objects.bulk_create(
-        [
-            AuditEntry(
-                actor=acting_user,
-                action=AuditAction.UPDATE,
-                object_type="customers.customer",
-                object_id=str(pk),
-                customer_id=pk,
-                changes={
-                    "relationship_manager": [old_rm, to_manager.pk],
-                    **(
-                        {"branch": [old_branch, to_manager.branch_id]}
-                        if old_branch != to_manager.branch_id
-                        else {}
-                    ),
-                },
-                reason=reason.strip()[:500],
-            )
-            for pk, old_rm, old_branch in moving
-        ],
-        batch_size=1000,
-    )
-    _transfer_open_work(customer_ids=ids, to_manager=to_manager)
+
+CustomerMove = tuple[int, int | None, int]  # (customer id, previous RM id, previous branch id)
+
+
+@transaction.atomic(savepoint=False)  # callers hold the transaction and the row locks
+def customers_move(
+    *,
+    acting_user: User | None,
+    moves: Mapping[User, Iterable[CustomerMove]],
+    reason: str,
+) -> int:
+    """Give customers their new primary RM: the one write behind every reassignment.
+
+    `moves` maps each new RM to the customers moving to them, as `(customer id, previous RM
+    id, previous branch id)` rows the caller has locked and checked: scope, an eligible RM,
+    not already that RM's customer (`customers_reassign` for branch heads and head office,
+    `customers.ingest.rm_assignments_apply` for the HR and core-banking feed). Guarantees,
+    per new RM and set-based however many customers move: the customers follow the RM to
+    their branch and their `version` moves on (an open edit form is refused, not silently
+    overwritten); one reassignment record and one audit entry per customer, with the reason;
+    their open work follows (`_transfer_open_work`); the RM is told once. Returns how many
+    customers moved.
+    """
     from interactions.services import notification_send
 
-    notification_send(
-        recipient=to_manager,
-        message=_("%(count)s customers were assigned to you: %(reason)s")
-        % {"count": len(ids), "reason": reason.strip()},
-        customer=Customer.objects.get(pk=ids[0]) if len(ids) == 1 else None,
-    )
-    return len(ids)
+    reason = reason.strip()
+    batches = [(to_manager, list(rows)) for to_manager, rows in moves.items()]
+    batches = [(to_manager, rows) for to_manager, rows in batches if rows]
+    now = timezone.now()
+    with audited_customer_writes():  # audited below, per customer, with the acting user
+        for to_manager, rows in batches:
+            Customer.objects.filter(pk__in=[pk for pk, _rm, _branch in rows]).update(
+                relationship_manager=to_manager,
+                branch_id=to_manager.branch_id,
+                version=models.F("version") + 1,
+                updated_at=now,
+            )
+    reassignments: list[Reassignment] = []
+    audits: list[AuditEntry] = []
+    for to_manager, rows in batches:
+        for pk, old_rm, old_branch in rows:
+            reassignments.append(
+                Reassignment(
+                    customer_id=pk,
+                    from_manager_id=old_rm,
+                    to_manager=to_manager,
+                    reassigned_by=acting_user,
+                    reason=reason,
+                )
+            )
+            changes = {"relationship_manager": [old_rm, to_manager.pk]}
+            if old_branch != to_manager.branch_id:
+                changes["branch"] = [old_branch, to_manager.branch_id]
+            audits.append(
+                AuditEntry(
+                    actor=acting_user,
+                    action=AuditAction.UPDATE,
+                    object_type="customers.customer",
+                    object_id=str(pk),
+                    customer_id=pk,
+                    changes=changes,
+                    reason=reason[:500],
+                )
+            )
+        ids = [pk for pk, _rm, _branch in rows]
+        _transfer_open_work(customer_ids=ids, to_manager=to_manager)
+        notification_send(
+            recipient=to_manager,
+            message=_("%(count)s customers were assigned to you: %(reason)s")
+            % {"count": len(ids), "reason": reason},
+            customer=Customer.objects.get(pk=ids[0]) if len(ids) == 1 else None,
+        )
+    Reassignment.objects.bulk_create(reassignments, batch_size=1000)
+    AuditEntry.objects.bulk_create(audits, batch_size=1000)
+    return len(audits)
 
 
 def _transfer_open_work(*, customer_ids: list[int], to_manager: User) -> None:
@@ -649,13 +734,14 @@ __all__ += ["BALANCE_BY_AUM", "BALANCE_BY_COUNT", "EDITABLE_BY_RM", "REVEALABLE_
 # --- Contacts and related parties --------------------------------------------------------
 
 
-@transaction.atomic
-def key_contact_add(*, acting_user: User, customer: Customer, **fields: Any) -> KeyContact:
-    """Record a person at a corporate customer (who decides, whom to greet on birthdays)."""
-    if not customer.is_corporate:
-        raise ValidationError(_("Key contacts belong to corporate customers."))
-    contact = KeyContact(customer=customer, **fields)
+KEY_CONTACT_FIELDS = ("name", "role", "is_decision_maker", "phone", "email", "birthday", "notes")
+
+
+def _key_contact_clean(contact: KeyContact) -> None:
+    """The contact's field errors: the model's rules, the mobile format, a real birthday."""
     errors: dict[str, list[str]] = {}
+    if contact.phone:
+        contact.phone = contact.phone.replace(" ", "").replace("-", "")
     for field, validator in (("phone", validate_mobile_phone), ("birthday", validate_birth_date)):
         try:
             validator(getattr(contact, field))
@@ -667,6 +753,15 @@ def key_contact_add(*, acting_user: User, customer: Customer, **fields: Any) -> 
         errors.update(error.message_dict)
     if errors:
         raise ValidationError(errors)
+
+
+@transaction.atomic
+def key_contact_add(*, acting_user: User, customer: Customer, **fields: Any) -> KeyContact:
+    """Record a person at a corporate customer (who decides, whom to greet on birthdays)."""
+    if not customer.is_corporate:
+        raise ValidationError(_("Key contacts belong to corporate customers."))
+    contact = KeyContact(customer=customer, **fields)
+    _key_contact_clean(contact)
     contact.save()
     audit_created(
         acting_user=acting_user,
@@ -717,3 +812,215 @@ def related_party_link(
         fields=["relation_type", "related_customer"],
     )
     return link
+
+
+@transaction.atomic
+def key_contact_update(*, acting_user: User, contact: KeyContact, **fields: Any) -> KeyContact:
+    """Correct what the bank knows of a key contact (new role, new phone, who decides).
+
+    Guarantees: the rules of `key_contact_add` apply; only the contact's own fields change
+    (not its customer); the audit entry has the old and new value of each changed field
+    (phone masked); an unchanged form writes nothing.
+    """
+    refused = set(fields) - set(KEY_CONTACT_FIELDS)
+    if refused:
+        raise ValidationError(
+            {field: _("This field cannot be edited here.") for field in sorted(refused)}
+        )
+    before = {field: getattr(contact, field) for field in fields}
+    for field, value in fields.items():
+        setattr(contact, field, value)
+    _key_contact_clean(contact)
+    changed = {
+        field: (before[field], getattr(contact, field))
+        for field in fields
+        if before[field] != getattr(contact, field)
+    }
+    if not changed:
+        return contact
+    contact.save(update_fields=list(changed))
+    audit_record(
+        acting_user=acting_user,
+        action=AuditAction.UPDATE,
+        instance=contact,
+        customer=contact.customer,
+        changes=changed,
+    )
+    return contact
+
+
+@transaction.atomic
+def key_contact_remove(*, acting_user: User, contact: KeyContact) -> None:
+    """Remove a key contact (left the company, recorded by mistake).
+
+    Guarantees: the audit entry keeps what was removed (phone masked); open reminders about
+    the contact (birthday greetings) go with it, while done and cancelled ones stay on the
+    customer's timeline, no longer tied to the contact.
+    """
+    from interactions.choices import ReminderStatus
+    from interactions.models import Reminder
+
+    Reminder.objects.filter(key_contact=contact).exclude(status=ReminderStatus.OPEN).update(
+        key_contact=None
+    )
+    audit_record(
+        acting_user=acting_user,
+        action=AuditAction.DELETE,
+        instance=contact,
+        customer=contact.customer,
+        changes={
+            field: (getattr(contact, field), None)
+            for field in KEY_CONTACT_FIELDS
+            if getattr(contact, field) not in (None, "")
+        },
+    )
+    contact.delete()
+
+
+@transaction.atomic
+def related_party_update(
+    *, acting_user: User, link: RelatedParty, relation_type: str, note: str = ""
+) -> RelatedParty:
+    """Correct how two linked customers are related, or the note on the link.
+
+    Guarantees: the relation is one of the known kinds and the pair is not already linked
+    so; the audit entry has the old and new values; an unchanged form writes nothing.
+    """
+    before = {"relation_type": link.relation_type, "note": link.note}
+    link.relation_type = relation_type
+    link.note = note.strip()
+    try:
+        link.full_clean()
+    except ValidationError as error:
+        if "__all__" in error.message_dict:
+            raise ValidationError(
+                {"relation_type": _("These customers are already linked so.")}
+            ) from error
+        raise
+    changed = {
+        field: (old, getattr(link, field))
+        for field, old in before.items()
+        if old != getattr(link, field)
+    }
+    if not changed:
+        return link
+    link.save(update_fields=list(changed))
+    audit_record(
+        acting_user=acting_user,
+        action=AuditAction.UPDATE,
+        instance=link,
+        customer=link.customer,
+        changes=changed,
+    )
+    return link
+
+
+@transaction.atomic
+def related_party_unlink(*, acting_user: User, link: RelatedParty) -> None:
+    """Remove a link between two customers (a divorce, a guarantee that ended, a mistake).
+
+    Guarantees: the audit entry keeps which customers were linked, how, and the note.
+    """
+    audit_record(
+        acting_user=acting_user,
+        action=AuditAction.DELETE,
+        instance=link,
+        customer=link.customer,
+        changes={
+            "relation_type": (link.relation_type, None),
+            "related_customer": (link.related_customer_id, None),
+            **({"note": (link.note, None)} if link.note else {}),
+        },
+    )
+    link.delete()
+
+
+# --- The customer's team (secondary RMs) ---------------------------------------------------
+
+
+def _require_team_manager(user: User, customer: Customer) -> None:
+    # The branch heads who decide on the customer's identity also staff its team.
+    if not _may_decide(user, customer):
+        raise PermissionDenied
+
+
+@transaction.atomic
+def team_member_add(
+    *, acting_user: User, customer: Customer, member: User, responsibility: str = ""
+) -> CustomerTeamMember:
+    """Put a secondary RM on the customer's team (e.g. a corporate team beside the primary RM).
+
+    Guarantees: only branch heads (for customers of their branch) and head office; the
+    member is an active RM of the customer's branch, neither its primary RM nor already on
+    the team; the member sees the customer from then on; audited.
+    """
+    _require_team_manager(acting_user, customer)
+    if member.pk == customer.relationship_manager_id:
+        raise ValidationError({"member": _("This is already the customer's primary RM.")})
+    if (
+        not team_member_candidates(user=acting_user, customer=customer)
+        .filter(pk=member.pk)
+        .exists()
+    ):
+        raise ValidationError(
+            {"member": _("Choose an active relationship manager of the customer's branch.")}
+        )
+    if CustomerTeamMember.objects.filter(customer=customer, member=member).exists():
+        raise ValidationError({"member": _("This RM is already on the customer's team.")})
+    team_member = CustomerTeamMember(
+        customer=customer, member=member, responsibility=responsibility.strip()
+    )
+    team_member.full_clean()
+    team_member.save()
+    audit_created(
+        acting_user=acting_user,
+        instance=team_member,
+        customer=customer,
+        fields=["member", "responsibility"],
+    )
+    return team_member
+
+
+@transaction.atomic
+def team_member_remove(*, acting_user: User, team_member: CustomerTeamMember) -> None:
+    """Take a secondary RM off the customer's team.
+
+    Guarantees: only branch heads (for customers of their branch) and head office; the
+    former member no longer sees the customer, so their open reminders about it go to the
+    primary RM (if the customer has one); audited.
+    """
+    from interactions.choices import ReminderStatus
+    from interactions.models import Reminder
+
+    customer = team_member.customer
+    _require_team_manager(acting_user, customer)
+    if customer.relationship_manager_id:
+        Reminder.objects.filter(
+            customer=customer, assigned_to_id=team_member.member_id, status=ReminderStatus.OPEN
+        ).update(assigned_to_id=customer.relationship_manager_id)
+    audit_record(
+        acting_user=acting_user,
+        action=AuditAction.DELETE,
+        instance=team_member,
+        customer=customer,
+        changes={
+            "member": (team_member.member_id, None),
+            **(
+                {"responsibility": (team_member.responsibility, None)}
+                if team_member.responsibility
+                else {}
+            ),
+        },
+    )
+    team_member.delete()
+
+
+__all__ += [
+    "KEY_CONTACT_FIELDS",
+    "key_contact_remove",
+    "key_contact_update",
+    "related_party_unlink",
+    "related_party_update",
+    "team_member_add",
+    "team_member_remove",
+]

@@ -21,6 +21,32 @@ urlpatterns = [
         views.RelatedPartyLinkView.as_view(),
         name="related_party_link",
     ),
+    path(
+        "<int:pk>/key-contacts/<int:contact_pk>/edit/",
+        views.KeyContactEditView.as_view(),
+        name="key_contact_edit",
+    ),
+    path(
+        "<int:pk>/key-contacts/<int:contact_pk>/remove/",
+        views.KeyContactRemoveView.as_view(),
+        name="key_contact_remove",
+    ),
+    path(
+        "<int:pk>/related-parties/<int:link_pk>/edit/",
+        views.RelatedPartyEditView.as_view(),
+        name="related_party_edit",
+    ),
+    path(
+        "<int:pk>/related-parties/<int:link_pk>/remove/",
+        views.RelatedPartyUnlinkView.as_view(),
+        name="related_party_unlink",
+    ),
+    path("<int:pk>/team/new/", views.TeamMemberAddView.as_view(), name="team_member_add"),
+    path(
+        "<int:pk>/team/<int:member_pk>/remove/",
+        views.TeamMemberRemoveView.as_view(),
+        name="team_member_remove",
+    ),
     path("change-requests/", views.ChangeRequestQueueView.as_view(), name="change_requests"),
     path(
         "change-requests/<int:pk>/decide/",
@@ -33,6 +59,7 @@ urlpatterns = [
     path("import/", views.CustomerImportView.as_view(), name="import"),
     path("import/preview/", views.CustomerImportPreviewView.as_view(), name="import_preview"),
     path("import/commit/", views.CustomerImportCommitView.as_view(), name="import_commit"),
+    path("import/jobs/<int:pk>/", views.CustomerImportJobView.as_view(), name="import_job"),
     path("import/template.csv", views.CustomerImportTemplateView.as_view(), name="import_template"),
     path("export/<str:file_format>/", views.CustomerExportView.as_view(), name="export"),
 ]

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from customers.choices import AuditAction, ContactChannel, CustomerType, Role
 from customers.models import AuditEntry, Customer, KeyContact, User
-from customers.services import audit_created, audit_record
+from customers.services import audit_created, audit_record, audited_customer_writes
 
 from .choices import (
     ComplaintStatus,
@@ -224,9 +224,11 @@ def visit_log(
         reminder_complete(acting_user=acting_user, reminder=from_reminder)
 
     # Only move the last-contact date forward: a backdated visit must not hide a newer one.
-    Customer.objects.filter(pk=customer.pk).filter(
-        Q(last_contact_at__isnull=True) | Q(last_contact_at__lt=occurred_at)
-    ).update(last_contact_at=occurred_at)
+    # Derived from the interaction audited above, so not audited a second time.
+    with audited_customer_writes():
+        Customer.objects.filter(pk=customer.pk).filter(
+            Q(last_contact_at__isnull=True) | Q(last_contact_at__lt=occurred_at)
+        ).update(last_contact_at=occurred_at)
     return interaction
 
 

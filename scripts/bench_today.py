@@ -262,6 +262,8 @@ def measure(client, urls: list[str]) -> dict:
         queries.add(len(captured.captured_queries))
     return {
         "n": len(times),
+        "load": " ".join(f"{value:.2f}" for value in os.getloadavg()),
+        "bytes": len(response.content),
         "p50": statistics.median(times),
         "p95": percentile(times, 0.95),
         "max": max(times),
@@ -338,7 +340,8 @@ def main() -> None:
             print(
                 f"{label}: n={figures['n']} p50={figures['p50']:.1f} ms "
                 f"p95={figures['p95']:.1f} ms max={figures['max']:.1f} ms "
-                f"queries per request={figures['queries']}"
+                f"queries per request={figures['queries']} "
+                f"bytes={figures['bytes']} (load {figures['load']})"
             )
         print(
             f"customer_timeline selector: p50={statistics.median(timeline_times):.1f} ms "

@@ -40,5 +40,9 @@ pids+=($!)
 
 echo
 echo "== Open http://$HOST:$PORT/ and sign in with one of the demo users above. Ctrl-C stops everything."
+echo "== Branch heads and head office then enter a code from an authenticator app holding the demo"
+echo "   TOTP key MJQW42ZNMNZG2LLEMVWW6LLUN52HAIJB (otpauth://totp/Bank%20CRM:demo?secret=MJQW42ZNMNZG2LLEMVWW6LLUN52HAIJB&issuer=Bank%20CRM),"
+echo "   or get the current code with:"
+echo "   $PY -c \"import base64; from django_otp.oath import totp; print('%06d' % totp(base64.b32decode('MJQW42ZNMNZG2LLEMVWW6LLUN52HAIJB')))\""
 echo
 wait -n "${pids[@]}"

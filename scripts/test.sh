@@ -11,6 +11,8 @@ echo "== ruff"
 echo "== bandit: no high-severity findings"
 .venv/bin/bandit -q -r crm_site customers interactions segmentation campaigns \
   -x '*/migrations/*' --severity-level high
+echo "== pip-audit: no known vulnerabilities in requirements.lock (warns if offline)"
+$PY scripts/dependency_audit.py
 echo "== migrations are up to date"
 $PY manage.py makemigrations --check --dry-run >/dev/null
 echo "== OpenAPI schema is valid"

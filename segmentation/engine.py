@@ -41,6 +41,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
+from customers.services import audited_customer_writes
+
 from .choices import AbcClass, Quadrant, ValueTier, WealthLevel
 from .models import CustomerScore, ScoringModel, ScoringRun
 
@@ -360,6 +362,25 @@ WHERE o.customer_id IS NULL
 """
 
 
+def _customer_tier_audit_sql(dialect: _Dialect) -> str:
+    """One audit entry per customer whose tier the run is about to change (old → new), by
+    the run's requester (none for the nightly run): the same rows as CUSTOMER_TIER_SQL."""
+    changes = (
+        "jsonb_build_object('value_tier', jsonb_build_array(c.value_tier, s.effective_tier))"
+        if dialect.postgres
+        else "json_object('value_tier', json_array(c.value_tier, s.effective_tier))"
+    )
+    return f"""
+INSERT INTO customers_auditentry (
+    created_at, actor_id, action, object_type, object_id, customer_id, changes, reason)
+SELECT %(now)s, %(audit_actor)s, 'update', 'customers.customer', CAST(c.id AS VARCHAR(40)),
+       c.id, {changes}, %(audit_reason)s
+FROM customers_customer c
+JOIN {SCORE_TABLE} s ON s.customer_id = c.id
+WHERE c.value_tier <> s.effective_tier
+"""
+
+
 CUSTOMER_TIER_SQL = f"""
 UPDATE customers_customer
 SET value_tier = s.effective_tier, updated_at = %(now)s
@@ -479,7 +500,12 @@ def score_all_customers(
             )
         phase("write")
 
-        cursor.execute(CUSTOMER_TIER_SQL, params)
+        # Audited set-based here, so the customer table's trigger need not record each row.
+        params["audit_actor"] = run.requested_by_id
+        params["audit_reason"] = f"Scoring run #{run.pk}"
+        cursor.execute(_customer_tier_audit_sql(dialect), params)
+        with audited_customer_writes():
+            cursor.execute(CUSTOMER_TIER_SQL, params)
         phase("customer_tiers")
 
         for statement in _stats_sql(dialect):

@@ -7,13 +7,15 @@ import dataclasses
 import datetime as dt
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import F, OuterRef, Q, Subquery, Sum
-from django.utils import timezone
+from django.db.models import F, OuterRef, Q, Subquery
+from django.utils import timezone, translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from customers.choices import Role
 from customers.models import Branch, Customer, User, customer_scope_q
 
 from .choices import (
@@ -42,6 +44,7 @@ __all__ = [
     "contact_cadence_days",
     "customer_segmentation",
     "customers_changed_since",
+    "dashboard_cache_warm",
     "dashboard_data",
     "latest_run",
     "migration_for_period",
@@ -117,18 +120,11 @@ def dashboard_data(
     its sub-branches, or one RM), read from the latest run's aggregates (a few thousand
     rows at most, whatever the number of customers). JSON-ready; labels translated.
 
-    Cached per run, scope, filters and language: the aggregates only change with a run."""
+    Cached per run, scope, filters and language: the aggregates only change with a run, and
+    the run warms the cache of head office and of every branch head when it finishes
+    (`dashboard_cache_warm`). A miss costs one query, pivoted in Python."""
     run = latest_run()
-    key = ":".join(
-        [
-            "segmentation-dashboard",
-            str(run.pk if run else 0),
-            _scope_key(user),
-            str(branch.pk if branch else ""),
-            str(manager_id or ""),
-            get_language() or "",
-        ]
-    )
+    key = _dashboard_key(run, _scope_key(user), branch, manager_id, get_language() or "")
     data = cache.get(key)
     if data is None:
         data = _dashboard_data(user=user, run=run, branch=branch, manager_id=manager_id)
@@ -136,9 +132,111 @@ def dashboard_data(
     return data
 
 
+def dashboard_cache_warm() -> int:
+    """Compute and cache the latest run's dashboards before anyone asks: the whole bank (head
+    office) and the branch of every active branch head, unfiltered, in every language.
+
+    Two queries whatever the number of branches (the run's aggregates, about 10,000 rows
+    at a million customers, and the branch heads' branches); the scopes are cut from the
+    same rows in Python, by the rule `visible_to` applies to a branch head (the branch and
+    its sub-branches). Safe to repeat: it overwrites the same keys. Returns how many
+    entries it wrote."""
+    run = latest_run()
+    if run is None:
+        return 0
+    rows = _dashboard_rows(SegmentStat.objects.filter(run=run), manager_id=None)
+    scopes: list[tuple[str, list[tuple]]] = [("all", rows)]
+    head_branches = (
+        Branch.objects.filter(staff__role=Role.BRANCH_HEAD, staff__is_active=True)
+        .distinct()
+        .values_list("pk", "path")
+    )
+    for branch_id, path in head_branches:
+        scopes.append((f"branch:{branch_id}", [row for row in rows if row[_PATH].startswith(path)]))
+    entries = {}
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            for scope, scope_rows in scopes:
+                key = _dashboard_key(run, scope, None, None, language)
+                entries[key] = _dashboard_from_rows(
+                    scope_rows, run=run, branch=None, manager_id=None
+                )
+    cache.set_many(entries, DASHBOARD_CACHE_SECONDS)
+    return len(entries)
+
+
+def _dashboard_key(
+    run: ScoringRun | None, scope: str, branch: Branch | None, manager_id: int | None, language
+) -> str:
+    return ":".join(
+        [
+            "segmentation-dashboard",
+            str(run.pk if run else 0),
+            scope,
+            str(branch.pk if branch else ""),
+            str(manager_id or ""),
+            language,
+        ]
+    )
+
+
+# One aggregate row as `_dashboard_rows` reads it; the pivot unpacks the tuples in this order.
+_STAT_FIELDS = (
+    "kind",
+    "branch_id",
+    "branch__name",
+    "branch__path",
+    "relationship_manager_id",
+    "relationship_manager__first_name",
+    "relationship_manager__last_name",
+    "relationship_manager__username",
+    "dim1",
+    "dim2",
+    "customers",
+    "aum",
+    "contribution",
+    "churn_risk",
+    "negative",
+)
+_PATH = _STAT_FIELDS.index("branch__path")
+
+
+def _dashboard_rows(stats, *, manager_id: int | None) -> list[tuple]:
+    """The run's aggregate rows in one query (one RM: only their `tier` rows, the only kind
+    kept per RM). A branch has about 220 rows, the bank at a million customers about 10,000;
+    pivoting them in Python is cheaper than one GROUP BY query per chart."""
+    if manager_id is not None:
+        stats = stats.filter(kind="tier", relationship_manager_id=manager_id)
+    return list(stats.order_by().values_list(*_STAT_FIELDS))
+
+
 def _dashboard_data(
     *, user: User, run: ScoringRun | None, branch: Branch | None, manager_id: int | None
 ) -> dict:
+    rows: list[tuple] = []
+    if run is not None:
+        stats = SegmentStat.objects.visible_to(user).filter(run=run)
+        if branch is not None:
+            stats = stats.filter(branch__path__startswith=branch.path)
+        rows = _dashboard_rows(stats, manager_id=manager_id)
+    return _dashboard_from_rows(rows, run=run, branch=branch, manager_id=manager_id)
+
+
+def _add(totals: dict, key, customers: int, aum: Decimal, contribution: Decimal) -> None:
+    entry = totals.get(key)
+    if entry is None:
+        totals[key] = [customers, aum, contribution]
+    else:
+        entry[0] += customers
+        entry[1] += aum
+        entry[2] += contribution
+
+
+def _dashboard_from_rows(
+    rows: list[tuple], *, run: ScoringRun | None, branch: Branch | None, manager_id: int | None
+) -> dict:
+    """The dashboard's JSON from the aggregate rows of one scope: one pass over the rows,
+    summing per chart what the database used to group."""
     tier_labels = _labels(ValueTier.choices)
     tier_order = [tier.value for tier in ValueTier]
     data: dict = {
@@ -163,134 +261,122 @@ def _dashboard_data(
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "model_version": run.scoring_model.version if run.scoring_model else None,
     }
-    stats = SegmentStat.objects.visible_to(user).filter(run=run).order_by()
-    if branch is not None:
-        stats = stats.filter(branch__path__startswith=branch.path)
-    tier_stats = stats.filter(kind="tier")
-    if manager_id is not None:
-        tier_stats = tier_stats.filter(relationship_manager_id=manager_id)
-    measures = {
-        "customers": Sum("customers"),
-        "aum_sum": Sum("aum"),
-        "contribution_sum": Sum("contribution"),
-        "churn": Sum("churn_risk"),
-        "negative_sum": Sum("negative"),
-    }
 
-    # Tier distribution, per branch and per RM: one GROUP BY each over the `tier` rows.
-    by_tier = {row["dim1"]: row for row in tier_stats.values("dim1").annotate(**measures)}
+    # Sums per chart: [customers, aum, contribution] per key.
+    by_tier: dict[str, list] = {}
+    branches: dict[int, dict] = {}
+    managers: dict[int | None, dict] = {}
+    matrices: dict[str, dict[tuple[str, str], int]] = {"migration": {}, "abc_quadrant": {}}
+    pareto: dict[str, list] = {}
+    wealth: dict[str, list] = {}
+    churn = negative = 0
+    for (
+        kind,
+        branch_id,
+        branch_name,
+        _path,
+        manager,
+        first_name,
+        last_name,
+        username,
+        dim1,
+        dim2,
+        customers,
+        aum,
+        contribution,
+        churn_risk,
+        negative_count,
+    ) in rows:
+        aum = aum or Decimal(0)
+        contribution = contribution or Decimal(0)
+        if kind == "tier":
+            _add(by_tier, dim1, customers, aum, contribution)
+            churn += churn_risk
+            negative += negative_count
+            entry = branches.get(branch_id)
+            if entry is None:
+                entry = branches[branch_id] = {"id": branch_id, "name": branch_name, "counts": {}}
+            _add(entry, "sums", customers, aum, contribution)
+            entry["counts"][dim1] = entry["counts"].get(dim1, 0) + customers
+            entry = managers.get(manager)
+            if entry is None:
+                name = _user_name(first_name, last_name, username if manager else None)
+                entry = managers[manager] = {"id": manager, "name": name, "counts": {}}
+            _add(entry, "sums", customers, aum, contribution)
+            entry["counts"][dim1] = entry["counts"].get(dim1, 0) + customers
+        elif kind in matrices:
+            cells = matrices[kind]
+            cells[dim1, dim2] = cells.get((dim1, dim2), 0) + customers
+        elif kind == "pareto":
+            _add(pareto, dim1, customers, aum, contribution)
+        elif kind == "wealth":
+            _add(wealth, dim1, customers, aum, contribution)
+
+    no_sums = [0, Decimal(0), Decimal(0)]
     data["tiers"] = [
         {
             "tier": tier,
             "label": tier_labels[tier],
-            "customers": by_tier.get(tier, {}).get("customers") or 0,
-            "aum": _money(by_tier.get(tier, {}).get("aum_sum")),
-            "contribution": _money(by_tier.get(tier, {}).get("contribution_sum")),
+            "customers": by_tier.get(tier, no_sums)[0],
+            "aum": _money(by_tier.get(tier, no_sums)[1]),
+            "contribution": _money(by_tier.get(tier, no_sums)[2]),
         }
         for tier in tier_order
     ]
     data["totals"] = {
         "customers": sum(row["customers"] for row in data["tiers"]),
-        "aum": _money(sum((row.get("aum_sum") or 0 for row in by_tier.values()), Decimal(0))),
-        "contribution": _money(
-            sum((row.get("contribution_sum") or 0 for row in by_tier.values()), Decimal(0))
-        ),
+        "aum": _money(sum((sums[1] for sums in by_tier.values()), Decimal(0))),
+        "contribution": _money(sum((sums[2] for sums in by_tier.values()), Decimal(0))),
     }
-    data["churn_risk"] = sum(row.get("churn") or 0 for row in by_tier.values())
-    data["negative"] = sum(row.get("negative_sum") or 0 for row in by_tier.values())
-
-    branches: dict[int, dict] = {}
-    for row in tier_stats.values("branch_id", "branch__name", "dim1").annotate(**measures):
-        entry = branches.setdefault(
-            row["branch_id"],
-            {
-                "id": row["branch_id"],
-                "name": row["branch__name"],
-                "counts": {},
-                "customers": 0,
-                "aum": Decimal(0),
-                "contribution": Decimal(0),
-            },
-        )
-        entry["counts"][row["dim1"]] = row["customers"]
-        entry["customers"] += row["customers"]
-        entry["aum"] += row["aum_sum"] or 0
-        entry["contribution"] += row["contribution_sum"] or 0
+    data["churn_risk"] = churn
+    data["negative"] = negative
     data["branches"] = [
-        {**entry, "aum": _money(entry["aum"]), "contribution": _money(entry["contribution"])}
-        for entry in sorted(branches.values(), key=lambda entry: entry["name"])
+        _entry_with_sums(entry) for entry in sorted(branches.values(), key=lambda e: e["name"])
     ]
-
-    managers: dict[int | None, dict] = {}
-    for row in tier_stats.values(
-        "relationship_manager_id",
-        "relationship_manager__first_name",
-        "relationship_manager__last_name",
-        "relationship_manager__username",
-        "dim1",
-    ).annotate(**measures):
-        manager = row["relationship_manager_id"]
-        entry = managers.setdefault(
-            manager,
-            {
-                "id": manager,
-                "name": _user_name(
-                    row["relationship_manager__first_name"],
-                    row["relationship_manager__last_name"],
-                    row["relationship_manager__username"] if manager else None,
-                ),
-                "counts": {},
-                "customers": 0,
-                "aum": Decimal(0),
-                "contribution": Decimal(0),
-            },
-        )
-        entry["counts"][row["dim1"]] = row["customers"]
-        entry["customers"] += row["customers"]
-        entry["aum"] += row["aum_sum"] or 0
-        entry["contribution"] += row["contribution_sum"] or 0
     data["managers"] = [
-        {**entry, "aum": _money(entry["aum"]), "contribution": _money(entry["contribution"])}
+        _entry_with_sums(entry)
         for entry in sorted(managers.values(), key=lambda e: (e["id"] is None, e["name"]))
     ]
 
     if manager_id is None:
-        data["pareto"] = _pareto(stats.filter(kind="pareto"))
+        data["pareto"] = _pareto(pareto)
         data["migration"] = _matrix(
-            stats.filter(kind="migration"),
+            matrices["migration"],
             rows=[*tier_order, NONE_TIER],
             columns=tier_order,
             row_labels={**tier_labels, NONE_TIER: _("Not scored before")},
             column_labels=tier_labels,
         )
         data["abc_quadrant"] = _matrix(
-            stats.filter(kind="abc_quadrant"),
+            matrices["abc_quadrant"],
             rows=[value for value, _label in AbcClass.choices],
             columns=[value for value, _label in Quadrant.choices],
             row_labels=_labels(AbcClass.choices),
             column_labels=_labels(Quadrant.choices),
         )
-        wealth = {
-            row["dim1"]: row
-            for row in stats.filter(kind="wealth").values("dim1").annotate(**measures)
-        }
         data["wealth"] = [
             {
                 "level": level,
                 "label": str(label),
-                "customers": wealth.get(level, {}).get("customers") or 0,
-                "aum": _money(wealth.get(level, {}).get("aum_sum")),
+                "customers": wealth.get(level, no_sums)[0],
+                "aum": _money(wealth.get(level, no_sums)[1]),
             }
             for level, label in reversed(WealthLevel.choices)
         ]
     return data
 
 
-def _matrix(stats, *, rows, columns, row_labels, column_labels) -> dict:
-    cells = {
-        (row["dim1"], row["dim2"]): row["customers"]
-        for row in stats.values("dim1", "dim2").annotate(customers=Sum("customers"))
+def _entry_with_sums(entry: dict) -> dict:
+    customers, aum, contribution = entry.pop("sums")
+    return {
+        **entry,
+        "customers": customers,
+        "aum": _money(aum),
+        "contribution": _money(contribution),
     }
+
+
+def _matrix(cells: dict[tuple[str, str], int], *, rows, columns, row_labels, column_labels):
     return {
         "columns": [{"value": value, "label": column_labels[value]} for value in columns],
         "rows": [
@@ -308,7 +394,7 @@ def _matrix(stats, *, rows, columns, row_labels, column_labels) -> dict:
     }
 
 
-def _pareto(stats) -> dict:
+def _pareto(buckets_by_dim: dict[str, list]) -> dict:
     """Cumulative share of contribution against share of customers, best customers first.
 
     Buckets are bank-wide percentiles of contribution, so they add up exactly across
@@ -316,13 +402,7 @@ def _pareto(stats) -> dict:
     above 100% and fall back, which is the loss the tail of negative customers causes.
     """
     buckets = sorted(
-        (
-            (int(row["dim1"]), row["customers"], row["contribution_sum"] or Decimal(0))
-            for row in stats.values("dim1").annotate(
-                customers=Sum("customers"), contribution_sum=Sum("contribution")
-            )
-        ),
-        reverse=True,
+        ((int(dim1), sums[0], sums[2]) for dim1, sums in buckets_by_dim.items()), reverse=True
     )
     customers = sum(count for _bucket, count, _sum in buckets)
     positive = sum((amount for _bucket, _count, amount in buckets if amount > 0), Decimal(0))

@@ -4,20 +4,29 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import traceback
 from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm_site.jobs import enqueue_on_commit
 from customers.choices import AuditAction, Role
 from customers.models import Customer, User
-from customers.services import audit_created, audit_record
+from customers.services import audit_created, audit_record, audited_customer_writes
 
 from .choices import TIER_RANK, RunStatus, RunTrigger, ValueTier
 from .engine import ScoringBusy, score_all_customers
@@ -29,9 +38,11 @@ from .models import (
     TierHistory,
     TierOverride,
 )
+from .selectors import dashboard_cache_warm
 
 __all__ = [
     "MODEL_FIELDS",
+    "TRANSIENT_DB_ERRORS",
     "ScoringBusy",
     "playbook_entry_delete",
     "playbook_entry_save",
@@ -49,6 +60,10 @@ NOTIFY_BATCH_SIZE = 500
 RETENTION_REMINDER_DAYS = 3
 # A run still `running` after this long died with its worker; it is marked failed.
 RUN_TIMEOUT = dt.timedelta(seconds=getattr(settings, "SEGMENTATION_RUN_TIMEOUT_SECONDS", 7200))
+# The database itself failed (restart, failover, dropped connection): worth retrying the run.
+TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
+# How long a run that lost its database keeps trying to record that it failed.
+FAIL_MARK_SECONDS = 60
 
 MODEL_FIELDS = [
     field.name
@@ -221,6 +236,7 @@ def scoring_run_execute(*, run_id: int) -> ScoringRun:
     advisory lock on PostgreSQL); a run already succeeded or running is a no-op; the scoring
     is one transaction, so a failure leaves the previous results whole and the run `failed`
     with its error. Raises `ScoringBusy` if another run is in progress (the task retries).
+    Once it has committed, the dashboards of head office and every branch head are cached.
     """
     now = timezone.now()
     _fail_abandoned_runs(now)
@@ -252,24 +268,44 @@ def scoring_run_execute(*, run_id: int) -> ScoringRun:
                 changes=outcome.changes,
                 timings=outcome.timings,
             )
-            transaction.on_commit(lambda: _enqueue_notifications(run.pk))
+            # Robust: the run has committed; a broker outage must not turn it into "failed".
+            from .tasks import notify_tier_changes_task
+
+            enqueue_on_commit(notify_tier_changes_task, run.pk)
+            # Dashboards read the new run from now on: compute them once here (two queries,
+            # under a second at a million customers) so no head's first request pays for it.
+            # A cache outage only costs that first request (robust: logged, run still done).
+            transaction.on_commit(dashboard_cache_warm, robust=True)
     except Exception as error:
         logger.exception("Scoring run %s failed", run.pk)
-        ScoringRun.objects.filter(pk=run.pk).update(
-            status=RunStatus.FAILED,
-            finished_at=timezone.now(),
-            error="".join(traceback.format_exception_only(error)).strip()[:5000],
-        )
-        if isinstance(error, ScoringBusy):
+        _run_mark_failed(run.pk, error)
+        # Busy or a lost database: the task retries the run; anything else is for a person.
+        if isinstance(error, (ScoringBusy, *TRANSIENT_DB_ERRORS)):
             raise
     run.refresh_from_db()
     return run
 
 
-def _enqueue_notifications(run_id: int) -> None:
-    from .tasks import notify_tier_changes_task
-
-    notify_tier_changes_task.delay(run_id)
+def _run_mark_failed(run_id: int, error: Exception) -> None:
+    """Record that the run failed. When the database is what failed (a restart mid-run),
+    the broken connection is dropped and the write retried until the server is back, so the
+    run does not stay `running` and block every later run until RUN_TIMEOUT. The scoring
+    itself was one transaction: the server rolled it back whole."""
+    message = "".join(traceback.format_exception_only(error)).strip()[:5000]
+    deadline = time.monotonic() + FAIL_MARK_SECONDS
+    pause = 0.5
+    while True:
+        try:
+            ScoringRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+                status=RunStatus.FAILED, finished_at=timezone.now(), error=message
+            )
+            return
+        except DatabaseError:
+            if connection.in_atomic_block or time.monotonic() >= deadline:
+                raise
+            connection.close()  # the next query opens a new connection
+            time.sleep(pause)
+            pause = min(pause * 2, 5)
 
 
 # --- Notifications -------------------------------------------------------------------------
@@ -369,7 +405,12 @@ def _apply_effective_tier(
             effective_tier=tier, is_overridden=overridden
         )
     if old_tier != tier:
-        Customer.objects.filter(pk=customer.pk).update(value_tier=tier, updated_at=timezone.now())
+        # The override's own audit entry (who, which tier, why) and the tier history row
+        # below record this change.
+        with audited_customer_writes():
+            Customer.objects.filter(pk=customer.pk).update(
+                value_tier=tier, updated_at=timezone.now()
+            )
         customer.value_tier = tier
         TierHistory.objects.create(
             customer=customer,

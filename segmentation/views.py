@@ -23,6 +23,7 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from crm_site.forms import apply_validation_errors
+from crm_site.jobs import enqueue_on_commit
 from customers.models import Branch, Customer
 
 from .choices import RunTrigger
@@ -329,7 +330,7 @@ class ScoringRunsView(HeadOfficeMixin, FormView):
             business_date=form.cleaned_data["business_date"],
             trigger=RunTrigger.MANUAL,
         )
-        transaction.on_commit(lambda: score_customers_task.delay(run_id=run.pk))
+        enqueue_on_commit(score_customers_task, run_id=run.pk)
         messages.success(self.request, _("The scoring run was queued."))
         return redirect("segmentation:runs")
 

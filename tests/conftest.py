@@ -12,6 +12,7 @@ from knox.models import AuthToken
 
 from customers.choices import Role
 from tests.customers.factories import BranchFactory, CustomerFactory, UserFactory
+from tests.totp import mark_session_verified
 
 pytest_plugins = ["tests.sensitive_scan"]
 
@@ -145,12 +146,17 @@ def customer_y(rm_y):
 def login(user) -> Client:
     client = Client()
     client.force_login(user)
+    if not user.is_integration:
+        # As after entering a code from the authenticator app: two-step verification done
+        # and fresh for step-up (reveals, approvals, admin). tests/test_mfa.py covers the
+        # way there.
+        mark_session_verified(client, user)
     return client
 
 
 @pytest.fixture
 def client_for():
-    """`client_for(user)`: a browser session logged in as that user."""
+    """`client_for(user)`: a browser session of that user, signed in with password and code."""
     return login
 
 

@@ -288,6 +288,14 @@ RelatedPartyRecordSerializer = _record_serializer(
     {
         "customer_number": _key(32, CUSTOMER_NUMBER_HELP),
         "related_customer_number": _key(32, "The other customer's number."),
+        "unlink": serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text=(
+                "true removes the link (status `deleted`; `unchanged` if there is none). "
+                "A removal carries no note."
+            ),
+        ),
     },
     {"relation_type"},
 )
@@ -354,6 +362,9 @@ class CountsSerializer(serializers.Serializer):
     updated = serializers.IntegerField()
     unchanged = serializers.IntegerField()
     rejected = serializers.IntegerField()
+    deleted = serializers.IntegerField(
+        help_text='Related-party links removed with "unlink": true (0 for other kinds).'
+    )
 
 
 class BatchResultSerializer(serializers.Serializer):
@@ -408,4 +419,5 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "updated": job.updated,
             "unchanged": job.unchanged,
             "rejected": job.rejected,
+            "deleted": job.deleted,
         }

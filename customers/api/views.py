@@ -28,7 +28,7 @@ from segmentation.models import CustomerScore
 
 from ..ingest import MAX_BATCH_RECORDS, BatchMode, IngestConflict, RecordStatus, ingest_batch
 from ..ingest.jobs import import_job_create, import_job_discard_file
-from ..models import Customer, Holding, ImportJob, IngestKind
+from ..models import Customer, Holding, ImportJob, ImportJobSource, IngestKind
 from .filtersets import (
     CustomerApiFilterSet,
     CustomerScoreFilterSet,
@@ -241,9 +241,13 @@ BULK_DESCRIPTIONS = {
         "Create or correct month-end balance snapshots by (customer number, month)."
     ),
     IngestKind.TRANSACTIONS: "Book transactions by core banking's reference.",
-    IngestKind.RELATED_PARTIES: "Link customers (household, group, guarantor, referral...).",
+    IngestKind.RELATED_PARTIES: (
+        "Link customers (household, group, guarantor, referral...), or remove a link with "
+        '"unlink": true (status deleted; unchanged when there is no such link).'
+    ),
     IngestKind.RM_ASSIGNMENTS: (
-        "Give customers the primary RM the HR or core system says; open reminders follow."
+        "Give customers the primary RM the HR or core system says, as a branch head's "
+        "reassignment does: open reminders and plans follow, the RM is told."
     ),
 }
 
@@ -306,10 +310,11 @@ class ImportJobViewSet(
         return [BoundedMultiPartParser()]
 
     def get_queryset(self):
-        # A job is its uploader's: nobody else sees its error report.
+        # A job is its uploader's: nobody else sees its error report. Imports committed on
+        # the customer import page are jobs too, but the page's own (another error format).
         if getattr(self, "swagger_fake_view", False):
             return ImportJob.objects.none()
-        return ImportJob.objects.filter(created_by=self.request.user)
+        return ImportJob.objects.filter(created_by=self.request.user, source=ImportJobSource.API)
 
     @extend_schema(
         request={"multipart/form-data": ImportJobCreateSerializer},

@@ -69,12 +69,14 @@ class RecordStatus:
     UPDATED = "updated"
     UNCHANGED = "unchanged"
     REJECTED = "rejected"
-    values = (CREATED, UPDATED, UNCHANGED, REJECTED)
+    DELETED = "deleted"  # a related-party link removed with "unlink": true
+    values = (CREATED, UPDATED, UNCHANGED, REJECTED, DELETED)
     choices = [
         (CREATED, _("Created")),
         (UPDATED, _("Updated")),
         (UNCHANGED, _("Unchanged: nothing written")),
         (REJECTED, _("Rejected, with field errors")),
+        (DELETED, _("Deleted (a related-party link removed)")),
     ]
 
 
@@ -219,7 +221,16 @@ def _model_field_parser(field: models.Field) -> Parser:
                     messages["invalid"] % {"value": str(value)[:50]}, code="invalid"
                 )
             if isinstance(value, float):
-                number = number.quantize(decimal.Decimal(1).scaleb(-field.decimal_places))
+                try:
+                    number = number.quantize(decimal.Decimal(1).scaleb(-field.decimal_places))
+                except decimal.InvalidOperation:
+                    # Too many digits for the context (e.g. 1.8e308): the field's own
+                    # max_digits validator would refuse it anyway.
+                    raise ValidationError(
+                        _("Ensure that there are no more than %(max)s digits in total.")
+                        % {"max": field.max_digits},
+                        code="max_digits",
+                    ) from None
             return run_validators(number)
 
     elif isinstance(field, models.IntegerField):

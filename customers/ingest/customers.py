@@ -18,8 +18,9 @@ from django.utils.translation import gettext as _
 
 from ..choices import AuditAction
 from ..models import Customer, User
+from ..pinyin import name_pinyin
 from ..profile import PROFILE_FACTS, completeness
-from ..services import customer_identity_errors
+from ..services import audited_customer_writes, customer_identity_errors
 from .base import (
     BatchMode,
     BatchResult,
@@ -158,6 +159,7 @@ def customers_upsert(
                 result.reject(errors)
                 continue
             customer.profile_completeness = completeness(customer)
+            customer.name_pinyin = name_pinyin(customer.name)
             creates.append((result, customer))
             continue
 
@@ -203,12 +205,18 @@ def _write(*, acting_user: User, creates, updates) -> None:
             merged["profile_completeness"] = completeness(_Profile(merged))
             merged["updated_at"] = now
         columns += ["profile_completeness", "updated_at"]
-        rows_update(
-            Customer,
-            columns,
-            [(merged["id"], [merged[name] for name in columns]) for _r, merged, _c in updates],
-            touch={"version": '"version" + 1'},
-        )
+        if "name" in columns:
+            # Derived search tokens follow the name (as Customer.save does).
+            for _result, merged, _changes in updates:
+                merged["name_pinyin"] = name_pinyin(merged["name"])
+            columns.append("name_pinyin")
+        with audited_customer_writes():  # audited below, per record, with the key's user
+            rows_update(
+                Customer,
+                columns,
+                [(merged["id"], [merged[name] for name in columns]) for _r, merged, _c in updates],
+                touch={"version": '"version" + 1'},
+            )
         for result, _merged, _changes in updates:
             result.status = RecordStatus.UPDATED
 

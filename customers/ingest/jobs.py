@@ -25,13 +25,17 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm_site.jobs import enqueue_on_commit
+
 from ..models import ImportJob, ImportJobStatus, User
 from .base import MAX_BATCH_RECORDS, BatchMode, RecordStatus
 
 __all__ = [
     "IMPORT_ERROR_REPORT_LIMIT",
     "MAX_LINE_BYTES",
+    "import_job_claim",
     "import_job_create",
+    "import_job_fail",
     "import_job_run",
 ]
 
@@ -71,7 +75,7 @@ def import_job_create(*, acting_user: User, kind: str, upload) -> ImportJob:
     )
     from ..tasks import import_job_run_task
 
-    transaction.on_commit(lambda: import_job_run_task.delay(job.pk))
+    enqueue_on_commit(import_job_run_task, job.pk)
     return job
 
 
@@ -101,7 +105,10 @@ def _lines(path: Path) -> Iterator[tuple[int, Any]]:
                 yield number, _("The line is not valid JSON.")
 
 
-def _claim(job_id: int) -> bool:
+def import_job_claim(job_id: int) -> bool:
+    """Take the job for this worker: queued, or running but silent for
+    API_IMPORT_STALE_SECONDS (its worker died). One conditional UPDATE, so two deliveries
+    of the same task never both run it."""
     now = timezone.now()
     stale = now - dt.timedelta(seconds=settings.API_IMPORT_STALE_SECONDS)
     return bool(
@@ -123,7 +130,7 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
     """Process the job's file from where the last run stopped; None if not claimable."""
     from . import ingest_batch
 
-    if not _claim(job_id):
+    if not import_job_claim(job_id):
         return None
     job = ImportJob.objects.select_related("created_by__branch").get(pk=job_id)
     path = _import_dir() / job.file_name
@@ -187,6 +194,7 @@ def _process(job: ImportJob, batch: list[tuple[int, Any]], ingest_batch) -> None
             updated=F("updated") + counts["updated"],
             unchanged=F("unchanged") + counts["unchanged"],
             rejected=F("rejected") + counts["rejected"] + (len(batch) - len(valid)),
+            deleted=F("deleted") + counts["deleted"],
             errors=job.errors,
             heartbeat_at=timezone.now(),
         )

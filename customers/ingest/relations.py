@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..choices import AuditAction, Role
-from ..models import Customer, Reassignment, RelatedParty, User
+from ..models import Customer, RelatedParty, User
+from ..services import customers_move
 from .base import (
     CORE_BANKING_REASON,
     BatchMode,
@@ -46,12 +47,25 @@ RELATED_PARTY_RECORD_FIELDS = (
     "related_customer_number",
     "relation_type",
     "note",
+    "unlink",
 )
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError(_("Must be true or false."), code="invalid")
+    return value
+
+
 RELATED_SPECS = compile_specs(
     RelatedParty,
     RELATED_PARTY_RECORD_FIELDS,
     required=RELATED_PARTY_RECORD_FIELDS[:3],
-    extra={"customer_number": text_parser(32), "related_customer_number": text_parser(32)},
+    extra={
+        "customer_number": text_parser(32),
+        "related_customer_number": text_parser(32),
+        "unlink": _flag,
+    },
 )
 
 
@@ -60,10 +74,13 @@ def related_parties_upsert(
     *, acting_user: User, records: list[Any], mode: str = BatchMode.ATOMIC
 ) -> BatchResult:
     """Link customers (household, group, guarantor, referral, key person), keyed by
-    (customer, related customer, relation); a link sent again updates only its note.
+    (customer, related customer, relation); a link sent again updates only its note, and a
+    record with `"unlink": true` removes the link (status `deleted`; `unchanged` when there
+    is no such link, so a re-sent removal is harmless).
 
-    Guarantees, as `related_party_link`: both customers in the key's scope, never a customer
-    with itself, each new link audited.
+    Guarantees, as `related_party_link` and `related_party_unlink` on the page: both
+    customers in the key's scope, never a customer with itself, each link created, changed
+    or removed audited.
     """
     results = [
         RecordResult(index=i, key=record_key(r, "customer_number")) for i, r in enumerate(records)
@@ -72,6 +89,8 @@ def related_parties_upsert(
     for result, record in zip(results, records, strict=True):
         values, errors = parse_record(record, RELATED_SPECS)
         errors.update(missing_required(values, RELATED_SPECS, errors))
+        if values.get("unlink") and values.get("note"):
+            errors["note"] = [_("A link being removed takes no note.")]
         if errors:
             result.reject(errors)
             continue
@@ -92,6 +111,8 @@ def related_parties_upsert(
     }
     creates: dict[tuple, tuple[RecordResult, RelatedParty]] = {}
     updates: dict[tuple, tuple[RecordResult, int, str, str]] = {}
+    deletes: dict[tuple, tuple[RecordResult, int, str]] = {}
+    seen: set[tuple] = set()
     for result, values in parsed:
         errors = {
             name: [NOT_FOUND]
@@ -105,13 +126,19 @@ def related_parties_upsert(
             ids.get(values["related_customer_number"]),
             values["relation_type"],
         )
-        if not errors and (key in creates or key in updates):
+        if not errors and key in seen:
             errors["related_customer_number"] = [_("This link appears twice in the batch.")]
         if errors:
             result.reject(errors)
             continue
-        note = values.get("note")
+        seen.add(key)
         row = existing.get(key)
+        if values.get("unlink"):
+            if row is not None:
+                result.id = row[0]
+                deletes[key] = (result, row[0], row[4])
+            continue
+        note = values.get("note")
         if row is None:
             creates[key] = (
                 result,
@@ -137,6 +164,10 @@ def related_parties_upsert(
     rows_update(RelatedParty, ["note"], [(pk, [new]) for _r, pk, _old, new in updates.values()])
     for result, *_rest in updates.values():
         result.status = RecordStatus.UPDATED
+    if deletes:
+        RelatedParty.objects.filter(pk__in=[pk for _r, pk, _note in deletes.values()]).delete()
+    for result, *_rest in deletes.values():
+        result.status = RecordStatus.DELETED
     audit_rows_create(
         acting_user=acting_user,
         entries=[
@@ -156,6 +187,20 @@ def related_parties_upsert(
             *(
                 (AuditAction.UPDATE, "customers.relatedparty", pk, key[0], {"note": (old, new)})
                 for key, (_r, pk, old, new) in updates.items()
+            ),
+            *(
+                (
+                    AuditAction.DELETE,
+                    "customers.relatedparty",
+                    pk,
+                    key[0],
+                    {
+                        "relation_type": (key[2], None),
+                        "related_customer": (key[1], None),
+                        **({"note": (note, None)} if note else {}),
+                    },
+                )
+                for key, (_r, pk, note) in deletes.items()
             ),
         ],
     )
@@ -177,9 +222,10 @@ RM_SPECS = compile_specs(
 def rm_assignments_apply(
     *, acting_user: User, records: list[Any], mode: str = BatchMode.ATOMIC
 ) -> BatchResult:
-    """Give customers the primary RM the HR or core system says, as `customers_reassign`
-    does for a branch head: the customer moves to the RM's branch, its open reminders follow,
-    a reassignment record and an audit row are kept, and each RM is told once.
+    """Give customers the primary RM the HR or core system says, through the same write as
+    a branch head's reassignment (`customers.services.customers_move`): the customer moves
+    to the RM's branch, its open work follows, a reassignment record and an audit row are
+    kept, and each RM is told once.
 
     Guarantees: the RM is an active relationship manager of a branch in the key's scope, the
     customer is in the key's scope; a customer already with that RM is left untouched.
@@ -247,68 +293,18 @@ def rm_assignments_apply(
         return batch
 
     by_id = {manager.pk: manager for manager in managers.values()}
-    now = timezone.now()
-    rows_update(
-        Customer,
-        ["relationship_manager", "branch", "updated_at"],
-        [
-            (pk, [rm_id, by_id[rm_id].branch_id, now])
-            for rm_id, moved in moves.items()
-            for _r, pk, _old_rm, _old_branch in moved
-        ],
-        touch={"version": '"version" + 1'},
-    )
-    Reassignment.objects.bulk_create(
-        [
-            Reassignment(
-                customer_id=pk,
-                from_manager_id=old_rm,
-                to_manager_id=rm_id,
-                reassigned_by=acting_user,
-                reason=CORE_BANKING_REASON,
-            )
-            for rm_id, moved in moves.items()
-            for _r, pk, old_rm, _old_branch in moved
-        ],
-        batch_size=1000,
-    )
-    audit_rows_create(
+    # The write itself is the branch head's: one shared service, so the feed cannot drift
+    # from the page (customer and branch, version, reassignment record, audit, open work
+    # following, the RM told once).
+    customers_move(
         acting_user=acting_user,
-        entries=[
-            (
-                AuditAction.UPDATE,
-                Customer._meta.label_lower,
-                pk,
-                pk,
-                {
-                    "relationship_manager": (old_rm, rm_id),
-                    **(
-                        {"branch": (old_branch, by_id[rm_id].branch_id)}
-                        if old_branch != by_id[rm_id].branch_id
-                        else {}
-                    ),
-                },
-            )
+        moves={
+            by_id[rm_id]: [(pk, old_rm, old_branch) for _r, pk, old_rm, old_branch in moved]
             for rm_id, moved in moves.items()
-            for _r, pk, old_rm, old_branch in moved
-        ],
+        },
+        reason=CORE_BANKING_REASON,
     )
-    from interactions.choices import ReminderStatus
-    from interactions.models import Reminder
-    from interactions.services import notification_send
-
-    for rm_id, moved in moves.items():
-        ids = [pk for _r, pk, _old_rm, _old_branch in moved]
-        # The customers' open reminders follow them, as in customers_reassign.
-        Reminder.objects.filter(customer_id__in=ids, status=ReminderStatus.OPEN).update(
-            assigned_to_id=rm_id
-        )
-        notification_send(
-            recipient=by_id[rm_id],
-            message=_("%(count)s customers were assigned to you: %(reason)s")
-            % {"count": len(ids), "reason": CORE_BANKING_REASON},
-            customer=Customer.objects.get(pk=ids[0]) if len(ids) == 1 else None,
-        )
+    for moved in moves.values():
         for result, *_rest in moved:
             result.status = RecordStatus.UPDATED
     return batch

@@ -28,6 +28,8 @@ from ..choices import (
     TechnologyLevel,
     WealthSource,
 )
+from ..pinyin import MAX_LENGTH as PINYIN_MAX_LENGTH
+from ..pinyin import name_pinyin as pinyin_tokens
 from .base import money_field
 from .organisation import Branch, CustomerQuerySet, CustomerScopedQuerySet
 
@@ -85,6 +87,18 @@ class Customer(models.Model):
         _("customer type"), max_length=20, choices=CustomerType.choices
     )
     name = models.CharField(_("name"), max_length=200)
+    # Derived from `name` on every save and bulk load (see customers.pinyin): search tokens
+    # such as " wangxiaoming xiaoming wxm", so the list finds Chinese names typed in pinyin.
+    # Trigram-indexed on PostgreSQL (migration 0005); the database default lets raw SQL
+    # loads leave it out.
+    name_pinyin = models.CharField(
+        _("name in pinyin"),
+        max_length=PINYIN_MAX_LENGTH,
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,
+    )
     id_type = models.CharField(_("ID type"), max_length=20, choices=IdType.choices, blank=True)
     id_number = models.CharField(_("ID number"), max_length=40, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
@@ -216,6 +230,14 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.customer_number})"
+
+    def save(self, *args, **kwargs) -> None:
+        # Derived data only: the pinyin search tokens follow the name.
+        self.name_pinyin = pinyin_tokens(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "name_pinyin"}
+        super().save(*args, **kwargs)
 
     @property
     def is_corporate(self) -> bool:

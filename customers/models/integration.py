@@ -17,6 +17,7 @@ __all__ = [
     "ApiKeyScope",
     "IdempotencyRecord",
     "ImportJob",
+    "ImportJobSource",
     "ImportJobStatus",
     "IngestKind",
     "IntegrationKey",
@@ -40,6 +41,14 @@ class IngestKind(models.TextChoices):
     TRANSACTIONS = "transactions", _("Transactions")
     RELATED_PARTIES = "related_parties", _("Related-party links")
     RM_ASSIGNMENTS = "rm_assignments", _("Relationship-manager assignments")
+
+
+class ImportJobSource(models.TextChoices):
+    """Where a background import came from: the API (NDJSON, per record, resumable) or the
+    customer import page (CSV/XLSX, previewed, all or nothing)."""
+
+    API = "api", _("Integration API")
+    UPLOAD = "upload", _("Import page")
 
 
 class ImportJobStatus(models.TextChoices):
@@ -162,15 +171,25 @@ class IdempotencyRecord(models.Model):
 
 
 class ImportJob(models.Model):
-    """A large push from core banking, processed in the background in batches.
+    """A large import processed in the background, from one of two sources.
 
-    The client uploads an NDJSON file (one record per line, the same records the bulk
-    endpoints take), gets the job id at once and polls its status. Every batch commits
-    together with `records_processed`, so a retried or redelivered task resumes after the
-    last committed batch and never writes a record twice.
+    From the API (`source=api`): core banking uploads an NDJSON file (one record per line,
+    the same records the bulk endpoints take), gets the job id at once and polls its status.
+    Every batch commits together with `records_processed`, so a retried or redelivered task
+    resumes after the last committed batch and never writes a record twice.
+
+    From the import page (`source=upload`): a branch head's previewed CSV/XLSX file of new
+    customers, committed all or nothing in one transaction; `records_processed` shows the
+    progress, `errors` the rows that stopped it (`row`, `column`, `message`).
     """
 
     kind = models.CharField(_("kind"), max_length=30, choices=IngestKind.choices)
+    source = models.CharField(
+        _("source"), max_length=10, choices=ImportJobSource.choices, default=ImportJobSource.API
+    )
+    source_name = models.CharField(
+        _("file name"), max_length=200, blank=True, help_text=_("The uploaded file's name.")
+    )
     status = models.CharField(
         _("status"), max_length=20, choices=ImportJobStatus.choices, default=ImportJobStatus.QUEUED
     )
@@ -189,6 +208,7 @@ class ImportJob(models.Model):
     updated = models.PositiveIntegerField(_("updated"), default=0)
     unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
     rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    deleted = models.PositiveIntegerField(_("deleted"), default=0)
     errors = models.JSONField(
         _("error report"), default=list, blank=True, help_text=_("The first rejections.")
     )

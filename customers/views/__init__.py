@@ -1,5 +1,13 @@
 """Pages of the customer book, one module per subdomain."""
 
+from .book import (
+    KeyContactEditView,
+    KeyContactRemoveView,
+    RelatedPartyEditView,
+    RelatedPartyUnlinkView,
+    TeamMemberAddView,
+    TeamMemberRemoveView,
+)
 from .customers import (
     CustomerDetailView,
     CustomerListView,
@@ -11,6 +19,7 @@ from .customers import (
 from .data_transfer import (
     CustomerExportView,
     CustomerImportCommitView,
+    CustomerImportJobView,
     CustomerImportPreviewView,
     CustomerImportTemplateView,
     CustomerImportView,
@@ -36,6 +45,7 @@ __all__ = [
     "CustomerDetailView",
     "CustomerExportView",
     "CustomerImportCommitView",
+    "CustomerImportJobView",
     "CustomerImportPreviewView",
     "CustomerImportTemplateView",
     "CustomerImportView",
@@ -45,7 +55,13 @@ __all__ = [
     "CustomerScopedMixin",
     "HandoverView",
     "KeyContactAddView",
+    "KeyContactEditView",
+    "KeyContactRemoveView",
     "ReassignView",
+    "RelatedPartyEditView",
     "RelatedPartyLinkView",
+    "RelatedPartyUnlinkView",
     "ScopedViewMixin",
+    "TeamMemberAddView",
+    "TeamMemberRemoveView",
 ]

@@ -1,6 +1,7 @@
-"""Moving customers in and out in bulk: import from CSV/XLSX (preview, then commit) and export
-of the filtered customer list. The rules live in `customers.imports` and `customers.exports`;
-these views parse the request, keep the upload between the two import steps and render."""
+"""Moving customers in and out in bulk: import from CSV/XLSX (preview, then commit as a
+background job) and export of the filtered customer list. The rules live in
+`customers.imports` and `customers.exports`; these views parse the request, keep the upload
+between the two import steps, queue the commit and render its job."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.http import FileResponse, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -27,8 +28,7 @@ from ..filtersets import CustomerFilterSet
 from ..imports import (
     IMPORT_COLUMNS,
     ImportFileError,
-    ImportRejected,
-    customers_import,
+    customer_import_job_create,
     import_file_discard,
     import_file_load,
     import_file_read,
@@ -37,12 +37,14 @@ from ..imports import (
     import_template_csv,
 )
 from ..masking import mask_id_number, mask_phone
+from ..models import ImportJob, ImportJobSource, ImportJobStatus
 from .customers import LIST_ORDERINGS, ScopedViewMixin
 from .governance import BranchManagerRequiredMixin
 
 __all__ = [
     "CustomerExportView",
     "CustomerImportCommitView",
+    "CustomerImportJobView",
     "CustomerImportPreviewView",
     "CustomerImportTemplateView",
     "CustomerImportView",
@@ -51,6 +53,8 @@ __all__ = [
 SESSION_KEY = "customer_import"
 PREVIEW_ROWS = 200
 PREVIEW_ERRORS = 1000
+RECENT_JOBS = 5
+JOB_PAGE_REFRESH_SECONDS = 2
 
 
 # --- Import --------------------------------------------------------------------------------
@@ -152,9 +156,18 @@ class CustomerImportView(BranchManagerRequiredMixin, View):
         return render(
             self.request,
             self.template_name,
-            {"form": form, **_columns_context()},
+            {
+                "form": form,
+                "recent_jobs": _upload_jobs(self.request)[:RECENT_JOBS],
+                **_columns_context(),
+            },
             status=status,
         )
+
+
+def _upload_jobs(request):
+    """The user's own imports from this page; nobody else's (another user's is a 404)."""
+    return ImportJob.objects.filter(created_by=request.user, source=ImportJobSource.UPLOAD)
 
 
 def _pending_upload(request):
@@ -216,7 +229,8 @@ class CustomerImportPreviewView(BranchManagerRequiredMixin, View):
 
 
 class CustomerImportCommitView(BranchManagerRequiredMixin, View):
-    """Step 3: validate again and create every customer in one transaction, or none."""
+    """Step 3: queue the commit as a job (validate again, then every customer or none) and
+    follow it on its page; the importer is notified when it ends."""
 
     def post(self, request):
         pending, parsed = _pending_upload(request)
@@ -224,15 +238,40 @@ class CustomerImportCommitView(BranchManagerRequiredMixin, View):
             messages.error(request, _("The uploaded file has expired; please upload it again."))
             return redirect("customers:import")
         try:
-            count = customers_import(
-                acting_user=request.user, parsed=parsed, source_name=pending["filename"]
+            job = customer_import_job_create(
+                acting_user=request.user,
+                token=pending["token"],
+                sha256=pending["sha256"],
+                source_name=pending["filename"],
+                rows=len(parsed.rows),
             )
-        except ImportRejected as rejected:
-            return _render_preview(request, pending, rejected.report, status=400)
-        import_file_discard(pending["token"])
-        request.session.pop(SESSION_KEY, None)
-        messages.success(request, _("%(count)s customers were imported.") % {"count": count})
-        return redirect("customers:list")
+        except FileNotFoundError:
+            messages.error(request, _("The uploaded file has expired; please upload it again."))
+            return redirect("customers:import")
+        finally:
+            request.session.pop(SESSION_KEY, None)
+        return redirect("customers:import_job", pk=job.pk)
+
+
+class CustomerImportJobView(BranchManagerRequiredMixin, View):
+    """Step 4: the commit's progress, then its result: how many customers were imported, or
+    every problem that stopped it (nothing imported). Refreshes itself while it runs."""
+
+    def get(self, request, pk: int):
+        job = get_object_or_404(_upload_jobs(request), pk=pk)
+        running = job.status in (ImportJobStatus.QUEUED, ImportJobStatus.RUNNING)
+        total = job.records_total or 0
+        return render(
+            request,
+            "customers/import_job.html",
+            {
+                "job": job,
+                "running": running,
+                "refresh_seconds": JOB_PAGE_REFRESH_SECONDS,
+                "percent": min(100, round(100 * job.records_processed / total)) if total else 0,
+                "errors": job.errors[:PREVIEW_ERRORS],
+            },
+        )
 
 
 class CustomerImportTemplateView(BranchManagerRequiredMixin, View):

@@ -18,5 +18,9 @@ document.addEventListener("click", async (event) => {
   if (response.ok) {
     document.querySelector(button.dataset.target).textContent = await response.text();
     button.remove();
+  } else if (response.status === 403 && document.body.dataset.stepUpUrl) {
+    // The code went stale while the page was open: step up, then come back here.
+    const next = window.location.pathname + window.location.search;
+    window.location.assign(`${document.body.dataset.stepUpUrl}?next=${encodeURIComponent(next)}`);
   }
 });

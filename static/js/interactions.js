@@ -34,3 +34,16 @@
     },
   });
 })();
+
+// Today page: every reminder's snooze menu, from the one list of presets the page renders
+// (`#snooze-presets`), each button aimed at its reminder; they post through the page's one
+// form (#reminder-action), so the server renders neither a form nor a menu per row.
+(() => {
+  const presets = document.getElementById("snooze-presets");
+  if (!presets) return;
+  for (const menu of document.querySelectorAll(".js-snooze-menu")) {
+    const url = menu.previousElementSibling.dataset.snoozeUrl;
+    menu.append(presets.content.cloneNode(true));
+    for (const button of menu.querySelectorAll("button")) button.formAction = url;
+  }
+})();

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+
 import pytest
 import schemathesis
 from django.core import signals
@@ -17,6 +19,24 @@ from tests.customers.factories import CustomerFactory
 # Contract runs send hundreds of requests a minute per token: far above what the rate
 # limit allows a real client, so the keys used here carry their own high limit.
 CONTRACT_RATE = 100_000
+
+# Cases sent by the contract tests, by (role, operation); reported at the end of the run.
+CONTRACT_CASES: collections.Counter[tuple[str, str]] = collections.Counter()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not CONTRACT_CASES:
+        return
+    roles = sorted({role for role, _operation in CONTRACT_CASES})
+    operations = sorted({operation for _role, operation in CONTRACT_CASES})
+    terminalreporter.section("schemathesis contract cases")
+    terminalreporter.line(
+        f"{sum(CONTRACT_CASES.values())} cases, {len(operations)} operations, "
+        f"{len(roles)} roles; fewest for one operation and role: {min(CONTRACT_CASES.values())}"
+    )
+    for operation in operations:
+        counts = ", ".join(f"{role} {CONTRACT_CASES[(role, operation)]}" for role in roles)
+        terminalreporter.line(f"  {operation}: {counts}")
 
 
 def load_contract_schema():

@@ -210,7 +210,13 @@ def test_import_job_runs_through_the_broker(
             time.sleep(0.2)
     # then
     assert job["status"] == "succeeded", job
-    assert job["counts"] == {"created": 6, "updated": 0, "unchanged": 0, "rejected": 2}
+    assert job["counts"] == {
+        "created": 6,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": 2,
+        "deleted": 0,
+    }
     assert [error["line"] for error in job["errors"]] == [1, 8]
     assert "phone" in job["errors"][0]["errors"]
     assert Customer.objects.filter(customer_number__startswith="IJ").count() == 6

@@ -12,6 +12,7 @@ import openpyxl
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.urls import reverse
 
 from customers import imports
@@ -20,12 +21,14 @@ from customers.imports import (
     IMPORT_COLUMNS,
     ImportFileError,
     ImportRejected,
+    customer_import_job_run,
     customers_import,
     import_file_read,
     import_rows_validate,
     import_template_csv,
 )
-from customers.models import AuditEntry, Customer
+from customers.models import AuditEntry, Customer, ImportJob, ImportJobSource, ImportJobStatus
+from interactions.models import Notification
 from tests.customers.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -96,6 +99,18 @@ def commit(client):
     return client.post(reverse("customers:import_commit"), {"token": token})
 
 
+def commit_and_run(client) -> tuple:
+    """Commit the previewed upload, then run its job as the worker would (tests without a
+    broker: the task is queued on commit, which a test transaction never reaches)."""
+    response = commit(client)
+    assert response.status_code == 302, response
+    job = ImportJob.objects.get(source=ImportJobSource.UPLOAD)
+    assert response.url == reverse("customers:import_job", args=[job.pk])
+    customer_import_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    return response, job
+
+
 def validate(data: bytes, user, name: str = "customers.csv"):
     return import_rows_validate(parsed=import_file_read(data, filename=name), acting_user=user)
 
@@ -129,11 +144,11 @@ def test_branch_head_previews_then_commits_and_each_row_is_audited(
     assert "13900000001" not in body
     assert not Customer.objects.filter(customer_number__startswith="IMP").exists()
 
-    # when: commit
-    response = commit(client)
+    # when: commit, and the job runs
+    _response, job = commit_and_run(client)
 
     # then
-    assert response.status_code == 302
+    assert job.status == ImportJobStatus.SUCCEEDED and job.created == 3
     imported = Customer.objects.filter(customer_number__startswith="IMP").order_by(
         "customer_number"
     )
@@ -302,11 +317,12 @@ def test_one_bad_row_among_many_writes_nothing(client_for, head_x):
     rows[249]["id_number"] = "110105194912310021"  # bad checksum at spreadsheet row 251
     client = client_for(head_x)
     upload(client, csv_bytes(rows))
-    # when
-    response = commit(client)
+    # when: committed anyway (the preview shows no commit button for such a file)
+    _response, job = commit_and_run(client)
     # then
-    assert response.status_code == 400
-    assert "<td>251</td>" in response.content.decode()
+    assert job.status == ImportJobStatus.FAILED
+    page = client.get(reverse("customers:import_job", args=[job.pk])).content.decode()
+    assert "<td>251</td>" in page and "Nothing was imported." in page
     assert Customer.objects.count() == 0
     assert AuditEntry.objects.count() == 0
 
@@ -344,9 +360,16 @@ def test_commit_validates_again_so_a_number_taken_since_preview_writes_nothing(
         customer_number="IMP000002", customer_type="individual", name="Raced", branch=head_x.branch
     )
     # when
-    response = commit(client)
+    _response, job = commit_and_run(client)
     # then
-    assert response.status_code == 400
+    assert job.status == ImportJobStatus.FAILED
+    assert job.errors == [
+        {
+            "row": 3,
+            "column": "customer_number",
+            "message": "A customer with this number already exists.",
+        }
+    ]
     assert Customer.objects.filter(customer_number="IMP000001").count() == 0
 
 
@@ -364,6 +387,188 @@ def test_an_expired_upload_must_be_uploaded_again(client_for, head_x, settings):
     settings.CUSTOMER_IMPORT_TTL_SECONDS = -1
     response = client.get(reverse("customers:import_preview"))
     assert response.status_code == 302 and response.url == reverse("customers:import")
+
+
+# --- The commit as a background job --------------------------------------------------------
+
+
+def test_commit_hands_the_file_to_a_job_that_runs_once_and_notifies_once(
+    client_for, head_x, import_dir
+):
+    # given
+    client = client_for(head_x)
+    upload(client, csv_bytes([person(1), person(2)]))
+    # when
+    response = commit(client)
+    job = ImportJob.objects.get()
+    # then: the job holds the file (safe from the sweep of expired uploads), nothing written
+    assert response.url == reverse("customers:import_job", args=[job.pk])
+    assert (job.kind, job.source, job.source_name) == ("customers", "upload", "customers.csv")
+    assert (job.status, job.records_total) == (ImportJobStatus.QUEUED, 2)
+    assert [path.name for path in import_dir.iterdir()] == [job.file_name]
+    assert job.file_name.endswith(".job") and "customer_import" not in client.session
+    page = client.get(response.url).content.decode()
+    assert 'data-testid="import-job-running"' in page and 'http-equiv="refresh"' in page
+    assert not Customer.objects.exists()
+    # when: the task runs, and is delivered a second time
+    first = customer_import_job_run(job_id=job.pk)
+    second = customer_import_job_run(job_id=job.pk)
+    # then
+    assert first.status == ImportJobStatus.SUCCEEDED and second is None
+    assert Customer.objects.count() == 2 and first.created == 2
+    assert list(import_dir.iterdir()) == []
+    page = client.get(response.url).content.decode()
+    assert "2 customers were imported." in page and 'http-equiv="refresh"' not in page
+    notice = Notification.objects.get(recipient=head_x)
+    assert notice.message == ("The import of customers.csv finished: 2 customers were imported.")
+
+
+def test_a_rejected_job_keeps_its_errors_and_tells_the_importer(client_for, head_x):
+    # given: the preview was clean, then a number was taken before the job ran
+    client = client_for(head_x)
+    upload(client, csv_bytes([person(1), person(2)]))
+    commit(client)
+    Customer.objects.create(
+        customer_number="IMP000001", customer_type="individual", name="Raced", branch=head_x.branch
+    )
+    job = ImportJob.objects.get()
+    # when
+    customer_import_job_run(job_id=job.pk)
+    # then
+    job.refresh_from_db()
+    assert (job.status, job.rejected, job.created) == (ImportJobStatus.FAILED, 1, 0)
+    assert not Customer.objects.filter(customer_number="IMP000002").exists()
+    assert "failed; nothing was imported" in Notification.objects.get(recipient=head_x).message
+    page = client.get(reverse("customers:import_job", args=[job.pk])).content.decode()
+    assert "A customer with this number already exists." in page
+
+
+def test_a_job_whose_file_is_gone_fails_cleanly(client_for, head_x, import_dir):
+    client = client_for(head_x)
+    upload(client, csv_bytes([person(1)]))
+    commit(client)
+    job = ImportJob.objects.get()
+    (import_dir / job.file_name).unlink()
+    assert customer_import_job_run(job_id=job.pk).failure == "The uploaded file is gone."
+    assert not Customer.objects.exists()
+
+
+def test_a_job_of_someone_who_may_no_longer_import_fails(client_for, head_x):
+    client = client_for(head_x)
+    upload(client, csv_bytes([person(1)]))
+    commit(client)
+    head_x.role = "relationship_manager"
+    head_x.save()
+    job = customer_import_job_run(job_id=ImportJob.objects.get().pk)
+    assert job.status == ImportJobStatus.FAILED and not Customer.objects.exists()
+
+
+def test_the_import_reports_its_progress(head_x):
+    # given
+    parsed = import_file_read(csv_bytes([person(n) for n in range(1, 251)]), filename="x.csv")
+    reports: list[int] = []
+    # when
+    customers_import(acting_user=head_x, parsed=parsed, progress=reports.append)
+    # then
+    assert reports == [100, 200]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_progress_is_visible_while_the_import_transaction_is_open(head_x):
+    from django.db import transaction
+
+    from customers.imports import _ProgressReporter
+
+    # given: a running job
+    job = ImportJob.objects.create(
+        kind="customers",
+        source="upload",
+        created_by=head_x,
+        file_name="x.job",
+        file_sha256="-",
+        status=ImportJobStatus.RUNNING,
+        records_total=500,
+    )
+    reporter = _ProgressReporter(job.pk)
+    try:
+        with transaction.atomic():
+            Customer.objects.create(
+                customer_number="T1", customer_type="individual", name="T", branch=head_x.branch
+            )
+            # when: the import, still uncommitted, reports
+            reporter(300)
+            # then: the job row shows it already (another connection committed it)
+            seen = ImportJob.objects.get(pk=job.pk).records_processed
+    finally:
+        reporter.close()
+    if connection.vendor == "postgresql":
+        assert seen == 300
+    else:
+        assert seen == 0  # SQLite: one writer; the page shows "running" until the end
+
+
+def test_the_job_page_is_its_importers_only(client_for, head_x, head_city, head_y, rm_a):
+    # given
+    job = ImportJob.objects.create(
+        kind="customers", source="upload", created_by=head_x, file_name="x.job", file_sha256="-"
+    )
+    api_job = ImportJob.objects.create(kind="customers", created_by=head_x, file_name="y")
+    url = reverse("customers:import_job", args=[job.pk])
+    # then
+    assert client_for(head_x).get(url).status_code == 200
+    assert client_for(head_city).get(url).status_code == 404  # even a head above them
+    assert client_for(head_y).get(url).status_code == 404
+    assert client_for(rm_a).get(url).status_code == 403
+    api_url = reverse("customers:import_job", args=[api_job.pk])
+    assert client_for(head_x).get(api_url).status_code == 404  # the API's jobs are not here
+
+
+def test_page_imports_are_not_listed_by_the_api(api_client_for, head_x):
+    ImportJob.objects.create(
+        kind="customers", source="upload", created_by=head_x, file_name="x.job", file_sha256="-"
+    )
+    assert api_client_for(head_x).get("/api/v1/import-jobs/").json()["results"] == []
+
+
+def test_import_page_lists_ones_recent_imports(client_for, head_x, head_y):
+    job = ImportJob.objects.create(
+        kind="customers",
+        source="upload",
+        source_name="october.csv",
+        created_by=head_x,
+        file_name="x.job",
+        file_sha256="-",
+    )
+    mine = client_for(head_x).get(reverse("customers:import")).content.decode()
+    theirs = client_for(head_y).get(reverse("customers:import")).content.decode()
+    assert reverse("customers:import_job", args=[job.pk]) in mine and "october.csv" in mine
+    assert "october.csv" not in theirs
+
+
+@pytest.mark.django_db(transaction=True)
+def test_commit_runs_through_the_broker_and_the_page_follows_it(redis_required, client_for, head_x):
+    import time
+
+    from celery.contrib.testing.worker import start_worker
+
+    from crm_site.celery import app
+
+    # given
+    client = client_for(head_x)
+    upload(client, csv_bytes([person(n) for n in range(1, 6)]))
+    # when
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        url = commit(client).url
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            page = client.get(url).content.decode()
+            if 'data-testid="import-job-running"' not in page:
+                break
+            time.sleep(0.2)
+    # then
+    assert "5 customers were imported." in page
+    assert Customer.objects.filter(customer_number__startswith="IMP").count() == 5
+    assert Notification.objects.filter(recipient=head_x).count() == 1
 
 
 # --- The file ------------------------------------------------------------------------------
@@ -481,7 +686,8 @@ def test_xlsx_upload_through_the_page(client_for, head_x):
     client = client_for(head_x)
     data = xlsx_bytes([HEADER, list(person(1).values())])
     assert upload(client, data, name="book.xlsx").status_code == 302
-    assert commit(client).status_code == 302
+    _response, job = commit_and_run(client)
+    assert job.status == ImportJobStatus.SUCCEEDED
     assert Customer.objects.filter(customer_number="IMP000001").exists()
 
 
@@ -546,8 +752,11 @@ def test_anonymous_is_sent_to_sign_in(client):
 def test_upload_without_csrf_token_is_refused(head_x):
     from django.test import Client
 
+    from tests.totp import mark_session_verified
+
     client = Client(enforce_csrf_checks=True)
     client.force_login(head_x)
+    mark_session_verified(client, head_x)  # signed in with password and code
     response = upload(client, csv_bytes([person(1)]))
     assert response.status_code == 403
 

@@ -1,20 +1,16 @@
 """In the browser: an RM edits a profile and proposes an identity change; the branch head
-approves it; the reveal of a masked ID is a click."""
+approves it; the reveal of a masked ID is a click; an RM edits and removes a key contact; a
+branch head puts a secondary RM on a customer's team."""
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from customers.models import AuditEntry, Customer
-from tests.customers.factories import TEST_PASSWORD
+from customers.models import AuditEntry, Customer, CustomerTeamMember, KeyContact
+from customers.services import key_contact_add
+from tests.customers.factories import CustomerFactory
+from tests.e2e.test_visit_flow import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page: Page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_rm_edits_profile_and_branch_head_approves_identity_change(
@@ -57,3 +53,69 @@ def test_rm_reveals_a_masked_id_number_and_it_is_audited(live_server, page: Page
     page.get_by_role("button", name="Reveal").first.click()
     expect(id_number).to_have_text(customer_a.id_number)
     assert AuditEntry.objects.filter(action="reveal", actor=rm_a).count() == 1
+
+
+def test_rm_edits_then_removes_a_key_contact(live_server, page: Page, rm_a):
+    # given: a company with a key contact
+    company = CustomerFactory(
+        relationship_manager=rm_a,
+        name="Lujiazui Trading Co.",
+        customer_type="corporate",
+        id_type="uscc",
+        id_number="91350100M000100Y43",
+        birth_date=None,
+    )
+    key_contact_add(
+        acting_user=rm_a, customer=company, name="Liu Yang", role="CFO", phone="13912345678"
+    )
+    sign_in(page, live_server.url, "rm_a")
+    page.goto(f"{live_server.url}/customers/{company.pk}/")
+    contact = page.get_by_test_id("key-contact").filter(has_text="Liu Yang")
+
+    # when: the RM corrects the role
+    contact.get_by_role("link", name="Edit Liu Yang").click()
+    page.get_by_label("Role").fill("CEO")
+    page.get_by_role("button", name="Save").click()
+
+    # then
+    expect(page.get_by_role("alert")).to_contain_text("The key contact was saved.")
+    expect(contact).to_contain_text("CEO")
+    expect(contact).to_contain_text("139****5678")  # the phone left empty was kept
+
+    # when: the RM removes the contact, and confirms
+    contact.get_by_role("link", name="Remove Liu Yang").click()
+    expect(page.get_by_test_id("confirm-remove")).to_contain_text("Liu Yang")
+    page.get_by_role("button", name="Remove").click()
+
+    # then
+    expect(page.get_by_role("alert")).to_contain_text("The key contact was removed.")
+    expect(page.get_by_test_id("key-contact")).to_have_count(0)
+    assert not KeyContact.objects.exists()
+
+
+def test_branch_head_adds_a_secondary_rm_who_then_serves_the_customer(
+    live_server, page: Page, browser, head_x, rm_a, rm_b, customer_a
+):
+    # given
+    sign_in(page, live_server.url, "head_x")
+    page.goto(f"{live_server.url}/customers/{customer_a.pk}/")
+    expect(page.get_by_test_id("team")).to_contain_text("No secondary RMs")
+
+    # when
+    page.get_by_test_id("team-add").click()
+    page.get_by_label("Secondary RM").select_option(label=str(rm_b))
+    page.get_by_label("Responsibility").fill("Trade finance")
+    page.get_by_role("button", name="Save").click()
+
+    # then
+    expect(page.get_by_role("alert")).to_contain_text("The secondary RM was added to the team.")
+    expect(page.get_by_test_id("team-member")).to_contain_text(f"{rm_b} (Trade finance)")
+    assert CustomerTeamMember.objects.get().member == rm_b
+
+    # and the secondary RM now finds the customer in their own list
+    rm_page = browser.new_context().new_page()
+    sign_in(rm_page, live_server.url, "rm_b")
+    rm_page.goto(f"{live_server.url}/customers/")
+    rm_page.get_by_role("link", name=customer_a.name).click()
+    expect(rm_page.get_by_test_id("customer-name")).to_have_text(customer_a.name)
+    expect(rm_page.get_by_test_id("team-add")).to_have_count(0)

@@ -1,10 +1,11 @@
-"""In the browser: a branch head uploads a CSV, reads the preview and commits the import."""
+"""In the browser: a branch head uploads a CSV, reads the preview and commits the import,
+which a Celery worker runs (through the real Redis broker) while the page follows the job."""
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from customers.models import Customer
-from tests.customers.factories import TEST_PASSWORD
+from tests.e2e.test_visit_flow import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -21,14 +22,17 @@ def import_dir(settings, tmp_path):
     settings.CUSTOMER_IMPORT_DIR = str(tmp_path / "imports")
 
 
-def sign_in(page: Page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+@pytest.fixture
+def worker(redis_required):
+    from celery.contrib.testing.worker import start_worker
+
+    from crm_site.celery import app
+
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        yield
 
 
-def test_branch_head_uploads_previews_and_commits(live_server, page: Page, head_x, rm_a):
+def test_branch_head_uploads_previews_and_commits(live_server, page: Page, head_x, rm_a, worker):
     # given
     sign_in(page, live_server.url, "head_x")
     page.goto(f"{live_server.url}/customers/")
@@ -59,6 +63,14 @@ def test_branch_head_uploads_previews_and_commits(live_server, page: Page, head_
     expect(page.get_by_test_id("import-rows")).to_contain_text("110***********002X")
     page.get_by_role("button", name="Import 2 customers").click()
 
-    # then
-    expect(page.get_by_role("alert")).to_contain_text("2 customers were imported.")
+    # then: the job's page follows the worker (it refreshes itself) until the import ends
+    expect(page.get_by_test_id("import-job-succeeded")).to_contain_text(
+        "2 customers were imported.", timeout=30_000
+    )
     assert Customer.objects.filter(customer_number__in=["E2E1", "E2E2"]).count() == 2
+    # and the importer is told in the notification bell
+    page.get_by_role("link", name="Go to the customer list").click()
+    page.get_by_label("Notifications").click()
+    expect(page.locator(".notification-menu")).to_contain_text(
+        "The import of good.csv finished: 2 customers were imported."
+    )

@@ -1,5 +1,5 @@
 """In the browser, on a phone-sized screen and on a desktop: the RM opens their day,
-completes a reminder, and logs a visit from another one."""
+completes a reminder, snoozes one, and logs a visit from another one."""
 
 import datetime as dt
 
@@ -31,6 +31,7 @@ def test_rm_completes_a_reminder_and_logs_a_visit_from_another(
         title="Visit to review the portfolio",
         due_at=timezone.now() - dt.timedelta(days=1),
     )
+    later = ReminderFactory(customer=customer_a, title="Send the fund factsheet")
     ReminderFactory(customer=customer_b, title="Someone else's reminder")
     sign_in(page, live_server.url, "rm_a")
     page.goto(f"{live_server.url}/today/")
@@ -46,6 +47,16 @@ def test_rm_completes_a_reminder_and_logs_a_visit_from_another(
     # then
     expect(page.get_by_role("alert")).to_contain_text("Done: Call about the deposit renewal")
     expect(page.get_by_test_id("reminders")).not_to_contain_text("Call about the deposit renewal")
+
+    # when: they snooze another one to tomorrow morning
+    row = page.get_by_test_id("reminders").locator(f"[data-reminder-id='{later.pk}']")
+    row.get_by_test_id("snooze-reminder").click()
+    row.get_by_role("button", name="Tomorrow 9:00").click()
+    # then: it leaves today's list until then
+    expect(page.get_by_role("alert")).to_contain_text("Snoozed until")
+    expect(page.get_by_test_id("reminders")).not_to_contain_text("Send the fund factsheet")
+    snoozed = Reminder.objects.get(pk=later.pk)
+    assert snoozed.status == ReminderStatus.OPEN and snoozed.due_at > timezone.now()
 
     # when: they log a visit from the second one, in under a minute
     page.get_by_test_id("reminders").locator(f"[data-reminder-id='{visit.pk}']").get_by_test_id(

@@ -2,22 +2,31 @@
 it on the timeline; on a phone-sized screen too."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from customers.models import User
 from interactions.models import Reminder
 from tests.customers.factories import TEST_PASSWORD
+from tests.totp import authenticator_for, totp_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def sign_in(page: Page, base_url: str, username: str) -> None:
+    """Sign in with the password and a code from the user's authenticator app. Every test
+    user gets one, so the session is also fresh for reveals and approvals (step-up)."""
+    device = authenticator_for(User.objects.get(username=username))
     page.goto(f"{base_url}/accounts/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Code").fill(totp_code(device))
+    page.get_by_role("button", name="Verify").click()
+    expect(page).not_to_have_url(re.compile(r"/accounts/"))
 
 
 @pytest.mark.parametrize(

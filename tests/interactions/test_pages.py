@@ -16,6 +16,7 @@ from tests.interactions.factories import (
     ComplaintFactory,
     CustomerRequestFactory,
     InteractionFactory,
+    KeyContactFactory,
     ReminderFactory,
     SurveyFactory,
 )
@@ -149,10 +150,10 @@ def test_today_page_query_count_is_constant(client_for, rm_a, django_assert_num_
         CustomerRequestFactory(customer=customer)
         ComplaintFactory(customer=customer)
     client = client_for(rm_a)
-    # then: session, user, team, notifications, the book's ids, reminders, birthdays,
-    # contacts' birthdays, cadence model, past-cadence list with its total, requests,
-    # complaints, session save (3)
-    with django_assert_num_queries(15):
+    # then: session, user, team, notifications, the book's ids, reminders, birthdays (of
+    # customers and of their contacts, one UNION), cadence model, past-cadence list with its
+    # total, requests, complaints, session save (3)
+    with django_assert_num_queries(14):
         response = client.get(reverse("interactions:today"))
     assert len(response.context["day"].overdue) == rows
     assert response.context["day"].past_cadence_count == rows
@@ -205,6 +206,69 @@ def test_today_page_lists_due_work_birthdays_cadence_and_requests(client_for, rm
     # then
     assert "Overdue call" in content and "Far future call" not in content
     assert "Birthday Person" in content and "Lower the fee?" in content
+
+
+@pytest.mark.parametrize("rows", [3, 30])
+def test_today_page_renders_the_reminder_actions_once(client_for, rm_a, customer_a, rows):
+    # given
+    reminders = ReminderFactory.create_batch(rows, customer=customer_a)
+    # when
+    content = client_for(rm_a).get(reverse("interactions:today")).content.decode()
+    # then: one form and one list of snooze presets for every row; the rows' own links
+    assert content.count('id="reminder-action"') == 1
+    assert content.count('name="preset"') == 3
+    # the layout's own forms (language, log out) and the reminders' one form
+    assert content.count('name="csrfmiddlewaretoken"') == 3
+    for reminder in reminders:
+        for name in ("reminder_complete", "reminder_snooze", "reminder_reassign"):
+            assert reverse(f"interactions:{name}", args=[reminder.pk]) in content
+    assert reverse("customers:detail", args=[customer_a.pk]) in content
+    visit = reverse("interactions:visit_log", args=[customer_a.pk])
+    assert f"{visit}?reminder={reminders[0].pk}&amp;next=/today/" in content
+
+
+def test_today_page_links_every_list_to_its_pages(client_for, rm_a, customer_b):
+    # given: a row in every list of the page
+    today = timezone.localdate()
+    customer = CustomerFactory(
+        relationship_manager=rm_a,
+        birth_date=today.replace(year=1980),
+        value_tier="value",
+        last_contact_at=None,
+    )
+    from customers.models import Customer
+
+    Customer.objects.filter(pk=customer.pk).update(
+        created_at=timezone.now() - dt.timedelta(days=400)
+    )
+    request = CustomerRequestFactory(customer=customer)
+    complaint = ComplaintFactory(customer=customer)
+    company = CustomerFactory(
+        relationship_manager=rm_a, customer_type="corporate", name="Acme Trading"
+    )
+    KeyContactFactory(customer=company, name="Ms Zhang", birthday=today.replace(year=1975))
+    KeyContactFactory(
+        customer=customer_b, name="Someone else's contact", birthday=today.replace(year=1975)
+    )
+    # when
+    response = client_for(rm_a).get(reverse("interactions:today"))
+    content = response.content.decode()
+    # then
+    day = response.context["day"]
+    assert day.past_cadence and day.open_requests and day.open_complaints
+    assert {(b.name, b.customer_name, b.is_contact) for b in day.birthdays} == {
+        (customer.name, customer.name, False),
+        ("Ms Zhang", "Acme Trading", True),
+    }
+    assert "Someone else" not in content
+    assert f'href="{reverse("customers:detail", args=[company.pk])}">Acme Trading' in content
+    assert reverse("interactions:request_answer", args=[request.pk]) + "?next=/today/" in content
+    assert reverse("interactions:complaint_detail", args=[complaint.pk]) in content
+    assert content.count(f'href="{reverse("customers:detail", args=[customer.pk])}"') == 2
+    assert reverse("interactions:visit_log", args=[customer.pk]) + "?next=/today/" in content
+    assert complaint.get_category_display() in content
+    assert complaint.get_severity_display() in content
+    assert 'class="badge tier-badge-value">Value' in content
 
 
 def test_complete_and_snooze_from_the_today_page(client_for, rm_a, customer_a):

@@ -6,9 +6,13 @@ import csv
 import io
 
 import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from segmentation.choices import ValueTier
+from segmentation.selectors import dashboard_cache_warm
 from tests.segmentation.factories import customer_with_contribution, run_scoring, use_model
 
 pytestmark = pytest.mark.django_db
@@ -148,3 +152,65 @@ def test_dashboard_page_query_count_is_constant(
     client = client_for(head_office)
     with django_assert_max_num_queries(25):
         client.get(reverse("segmentation:dashboard_data"))
+
+
+def _aggregate_queries(queries) -> list[str]:
+    return [query["sql"] for query in queries if "segmentation_segmentstat" in query["sql"]]
+
+
+def test_a_finished_run_caches_the_dashboard_of_every_head(
+    client_for,
+    head_x,
+    head_city,
+    head_y,
+    head_office,
+    rm_a,
+    rm_b,
+    rm_y,
+    django_capture_on_commit_callbacks,
+):
+    # given: a run that has just committed, and the work it leaves for after the commit
+    use_model()
+    for amount, manager in ((10, rm_a), (20, rm_b), (30, rm_y)):
+        customer_with_contribution(amount, relationship_manager=manager)
+    with django_capture_on_commit_callbacks() as callbacks:
+        run_scoring()
+    assert dashboard_cache_warm in callbacks
+    # when
+    dashboard_cache_warm()
+    # then: each head's first request (in either language) reads no aggregate...
+    url = reverse("segmentation:dashboard_data")
+    warmed = {}
+    for head, language, customers in (
+        (head_x, "en", 2),
+        (head_city, "en", 2),  # a parent branch sees its sub-branches
+        (head_y, "zh-hans", 1),
+        (head_office, "en", 3),
+    ):
+        with CaptureQueriesContext(connection) as queries:
+            response = client_for(head).get(url, HTTP_ACCEPT_LANGUAGE=language)
+        assert _aggregate_queries(queries) == []
+        warmed[head, language] = response.json()
+        assert warmed[head, language]["totals"]["customers"] == customers
+    # ...and gets what computing it on request gives
+    cache.clear()
+    for (head, language), data in warmed.items():
+        assert client_for(head).get(url, HTTP_ACCEPT_LANGUAGE=language).json() == data
+
+
+@pytest.mark.parametrize("manager", [False, True])
+def test_a_dashboard_not_in_the_cache_costs_one_aggregate_query(
+    client_for, head_x, rm_a, scored_bank, manager
+):
+    # given
+    cache.clear()
+    params = {"manager": rm_a.pk} if manager else {}
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        data = client_for(head_x).get(reverse("segmentation:dashboard_data"), params).json()
+    # then
+    assert len(_aggregate_queries(queries)) == 1
+    assert data["totals"]["customers"] == (1 if manager else 2)
+    assert [entry["name"] for entry in data["managers"]] == (
+        [rm_a.get_full_name()] if manager else sorted(entry["name"] for entry in data["managers"])
+    )

@@ -14,6 +14,7 @@ twelve months and of the contact history), so a demo can be rebuilt identically.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
 import io
@@ -34,6 +35,7 @@ from django.db.models.expressions import DatabaseDefault
 from django.utils import timezone
 from faker import Faker
 
+from crm_site.mfa.services import mfa_required, totp_demo_device_ensure
 from customers.choices import (
     CompanySize,
     ContactChannel,
@@ -65,7 +67,9 @@ from customers.models import (
     RelatedParty,
     User,
 )
+from customers.pinyin import name_pinyin
 from customers.profile import completeness
+from customers.services import audit_purge_allowed
 from interactions.choices import Channel, ReminderStatus
 from interactions.models import Interaction, Notification, Reminder
 from segmentation.choices import ValueTier
@@ -142,6 +146,11 @@ REMINDER_CANDIDATES = 20  # customers per RM remembered while generating, to pic
 # --- The demo organisation ---------------------------------------------------------------
 
 DEMO_PASSWORD = "Welcome-2026!"  # noqa: S105 - a published demo password, not a secret
+# Branch heads and head office confirm sign-in with a code from an authenticator app (TOTP).
+# The demo ones share this published key: add it to any authenticator app (typed in, or as
+# DEMO_TOTP_URI) or get a code with `oathtool --totp -b <key>`.
+DEMO_TOTP_SECRET = "MJQW42ZNMNZG2LLEMVWW6LLUN52HAIJB"  # noqa: S105 - published, not a secret
+DEMO_TOTP_URI = f"otpauth://totp/Bank%20CRM:demo?secret={DEMO_TOTP_SECRET}&issuer=Bank%20CRM"
 
 
 @dataclass(frozen=True)
@@ -811,7 +820,17 @@ def organisation_ensure(*, reset_passwords: bool) -> Organisation:
     }
     if reset_passwords:
         User.objects.filter(username__in=usernames).update(password=password)
+    demo_authenticators_ensure()
     return Organisation(branches=branches, users=users)
+
+
+def demo_authenticators_ensure() -> None:
+    """Demo users who must use two-step verification get the published demo authenticator
+    (one they enrolled themselves is kept)."""
+    key_hex = base64.b32decode(DEMO_TOTP_SECRET).hex()
+    for user in User.objects.filter(username__in=[spec.username for spec in DEMO_USERS]):
+        if mfa_required(user):
+            totp_demo_device_ensure(user=user, key_hex=key_hex)
 
 
 def _demo_user_upsert(spec: DemoUser, branch: Branch, password: str) -> User:
@@ -983,6 +1002,7 @@ CUSTOMER_COLUMNS = (
     "customer_number",
     "customer_type",
     "name",
+    "name_pinyin",
     "id_type",
     "id_number",
     "birth_date",
@@ -1335,6 +1355,7 @@ class BookGenerator:
             f"C{self.numbers[index]:010d}",
             customer_type,
             name,
+            name_pinyin(name),
             id_type,
             id_number,
             birth_date,
@@ -2238,11 +2259,14 @@ def demo_data_delete() -> None:
     one statement, after whatever else points at it has been deleted or nulled.
     """
     emptied = {*DEMO_DATA_MODELS, Customer}
-    for model in (*DEMO_DATA_MODELS, Customer):
-        _release_references_to(model, skip=emptied)
-        with connection.cursor() as cursor:
-            table = connection.ops.quote_name(model._meta.db_table)
-            cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - a model's own table name
+    # A reset empties the audit trail too: a purge the append-only tables allow only to
+    # the database owner, and only inside this block (migration customers 0004).
+    with audit_purge_allowed():
+        for model in (*DEMO_DATA_MODELS, Customer):
+            _release_references_to(model, skip=emptied)
+            with connection.cursor() as cursor:
+                table = connection.ops.quote_name(model._meta.db_table)
+                cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - a model's own table name
 
 
 def _release_references_to(model: type[models.Model], *, skip: set) -> None:
@@ -2299,6 +2323,7 @@ class Command(BaseCommand):
             raise CommandError("--customers must be zero or more")
         if Customer._base_manager.exists() and not reset:
             self.stdout.write("Demo data already present; nothing to do (use --reset to rebuild).")
+            demo_authenticators_ensure()
             self._print_credentials()
             return
         started = time.monotonic()
@@ -2352,3 +2377,8 @@ class Command(BaseCommand):
             # The name goes last: Chinese characters are double-width and break alignment.
             cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
             self.stdout.write("  " + "  ".join([*cells, row[-1]]))
+        self.stdout.write(
+            "\nBranch heads and head office also enter a code from an authenticator app.\n"
+            f"  Demo TOTP key: {DEMO_TOTP_SECRET}\n  or scan/open: {DEMO_TOTP_URI}\n"
+            f"  or in a shell: oathtool --totp -b {DEMO_TOTP_SECRET}"
+        )
