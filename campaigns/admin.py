@@ -1,7 +1,10 @@
 """Admin of campaigns for head office. Customer data goes through the scope gate; the
-transition log and the invitation history are records, shown but not edited here."""
+transition log and the invitation history are records, shown but not edited here; every
+change made here is audited."""
 
 from django.contrib import admin
+
+from customers.admin import AuditedAdmin
 
 from .models import (
     Campaign,
@@ -17,7 +20,7 @@ from .models import (
 )
 
 
-class ScopedAdmin(admin.ModelAdmin):
+class ScopedAdmin(AuditedAdmin):
     """Rows that belong to a customer are listed through `visible_to`."""
 
     def get_queryset(self, request):
@@ -36,13 +39,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(CampaignType)
-class CampaignTypeAdmin(admin.ModelAdmin):
+class CampaignTypeAdmin(AuditedAdmin):
     list_display = ["code", "name", "name_zh", "is_vip", "is_active"]
     list_filter = ["is_vip", "is_active"]
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(AuditedAdmin):
     list_display = ["name", "campaign_type", "starts_at", "status", "branch", "capacity"]
     list_filter = ["status", "campaign_type"]
     list_select_related = ["campaign_type", "branch"]
@@ -105,7 +108,7 @@ class ProposalLineInline(admin.TabularInline):
 
 
 @admin.register(Proposal)
-class ProposalAdmin(admin.ModelAdmin):
+class ProposalAdmin(AuditedAdmin):
     list_display = ["plan", "outcome", "aum_won", "revenue_won", "outcome_recorded_at"]
     list_filter = ["outcome"]
     list_select_related = ["plan__customer"]
@@ -127,7 +130,7 @@ class ProposalLineAdmin(ReadOnlyAdmin):
 
 
 @admin.register(TargetList)
-class TargetListAdmin(admin.ModelAdmin):
+class TargetListAdmin(AuditedAdmin):
     list_display = ["name", "created_by", "branch", "created_at", "plans_started_at"]
     list_select_related = ["created_by", "branch"]
     raw_id_fields = ["created_by", "branch"]

@@ -1,7 +1,9 @@
 """Admin of the interaction log, for head office: holidays and survey questions are
-configured here; the rest is read for support."""
+configured here; the rest is read for support. Every change made here is audited."""
 
 from django.contrib import admin
+
+from customers.admin import AuditedAdmin
 
 from .models import (
     Complaint,
@@ -16,7 +18,7 @@ from .models import (
 
 
 @admin.register(Interaction)
-class InteractionAdmin(admin.ModelAdmin):
+class InteractionAdmin(AuditedAdmin):
     list_display = ["occurred_at", "customer", "channel", "outcome", "logged_by"]
     list_filter = ["channel", "outcome"]
     raw_id_fields = ["customer", "logged_by", "staff_participants", "contact_participants"]
@@ -25,7 +27,7 @@ class InteractionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Reminder)
-class ReminderAdmin(admin.ModelAdmin):
+class ReminderAdmin(AuditedAdmin):
     list_display = ["due_at", "title", "kind", "customer", "assigned_to", "status", "notified_at"]
     list_filter = ["status", "kind", "occasion"]
     raw_id_fields = ["customer", "assigned_to", "interaction", "customer_request", "key_contact"]
@@ -33,14 +35,14 @@ class ReminderAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(AuditedAdmin):
     list_display = ["created_at", "recipient", "message", "read_at"]
     raw_id_fields = ["recipient", "reminder", "customer"]
     list_select_related = ["recipient"]
 
 
 @admin.register(CustomerRequest)
-class CustomerRequestAdmin(admin.ModelAdmin):
+class CustomerRequestAdmin(AuditedAdmin):
     list_display = ["raised_at", "customer", "description", "promised_by", "status", "answered_at"]
     list_filter = ["status"]
     raw_id_fields = ["customer", "interaction", "raised_by", "answered_by"]
@@ -48,7 +50,7 @@ class CustomerRequestAdmin(admin.ModelAdmin):
 
 
 @admin.register(Complaint)
-class ComplaintAdmin(admin.ModelAdmin):
+class ComplaintAdmin(AuditedAdmin):
     list_display = ["received_at", "customer", "category", "severity", "status", "due_at", "owner"]
     list_filter = ["status", "severity", "category", "received_channel"]
     raw_id_fields = ["customer", "owner", "logged_by", "escalated_to"]
@@ -56,21 +58,21 @@ class ComplaintAdmin(admin.ModelAdmin):
 
 
 @admin.register(Holiday)
-class HolidayAdmin(admin.ModelAdmin):
+class HolidayAdmin(AuditedAdmin):
     list_display = ["date", "name", "occasion", "is_active"]
     list_filter = ["occasion", "is_active"]
     list_editable = ["is_active"]
 
 
 @admin.register(SurveyQuestion)
-class SurveyQuestionAdmin(admin.ModelAdmin):
+class SurveyQuestionAdmin(AuditedAdmin):
     list_display = ["position", "code", "text", "role", "is_active"]
     list_editable = ["is_active"]
     ordering = ["position"]
 
 
 @admin.register(Survey)
-class SurveyAdmin(admin.ModelAdmin):
+class SurveyAdmin(AuditedAdmin):
     list_display = ["quarter", "customer", "status", "source", "score", "completed_at"]
     list_filter = ["quarter", "status", "source"]
     raw_id_fields = ["customer", "recorded_by"]

@@ -118,6 +118,7 @@ def session_cookie(username: str) -> dict[str, str]:
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
 
+    from crm_site.mfa.services import session_mark_verified
     from customers.models import User
 
     user = User.objects.get(username=username)
@@ -125,6 +126,8 @@ def session_cookie(username: str) -> dict[str, str]:
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = "customers.backends.StaffBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    # As after the authenticator code: branch heads and head office owe one before any page.
+    session_mark_verified(session)
     session.set_expiry(3600)
     session.save()
     return {"Cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}", "Host": "127.0.0.1"}

@@ -30,7 +30,9 @@ from campaigns.services import (
     target_list_build,
     target_list_start_plans,
 )
+from customers.choices import AuditAction
 from customers.models import Branch, User
+from customers.services import audit_record, audited_customer_writes
 from interactions.choices import Channel
 from interactions.models import Interaction
 
@@ -122,9 +124,20 @@ class Command(BaseCommand):
                 )
             elif step == PlanStep.FIRST_MEETING:
                 self._meet(plan, rm, "First meeting: family, business, how decisions are made.")
-                if not plan.customer.wealth_source and not plan.customer.is_corporate:
-                    plan.customer.wealth_source = "professional"
-                    plan.customer.save(update_fields=["wealth_source"])
+                customer = plan.customer
+                if not customer.wealth_source and not customer.is_corporate:
+                    # What the RM learned at the meeting, recorded and audited as the RM.
+                    with audited_customer_writes():
+                        customer.wealth_source = "professional"
+                        customer.save(update_fields=["wealth_source"])
+                        audit_record(
+                            acting_user=rm,
+                            action=AuditAction.UPDATE,
+                            instance=customer,
+                            customer=customer,
+                            changes={"wealth_source": ("", "professional")},
+                            reason="Learned at the first meeting",
+                        )
             elif step == PlanStep.PROPOSAL:
                 amount = Decimal(rng.choice([300_000, 500_000, 1_000_000, 2_000_000]))
                 proposal_save(
