@@ -248,6 +248,9 @@ class Reminder(models.Model):
     dedupe_key = models.CharField(_("generated key"), max_length=120, null=True, blank=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # Any change, bulk `.update()` included (a PostgreSQL trigger sets it, migration 0004):
+    # what the API's `updated_since` reads for incremental pulls.
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = CustomerScopedQuerySet.as_manager()
 
@@ -276,6 +279,7 @@ class Reminder(models.Model):
             ),
             models.Index(fields=["assigned_to", "status", "due_at"], name="reminder_assignee"),
             models.Index(fields=["customer", "due_at"], name="reminder_customer"),
+            models.Index(fields=["updated_at", "id"], name="reminder_updated"),
         ]
 
     def __str__(self) -> str:

@@ -4,7 +4,6 @@ list page shares, in `customers/filtersets.py`). Every filter is backed by an in
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from interactions.choices import Channel, Outcome, ReminderKind, ReminderStatus
@@ -84,15 +83,12 @@ class ReminderFilterSet(_CustomerNumberFilterSet):
     due_after = UtcIsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
     due_before = UtcIsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
     updated_since = UtcIsoDateTimeFilter(
-        label=_("Created or completed since"), method="filter_updated_since"
+        label=_("Created or changed in any way since"), field_name="updated_at", lookup_expr="gte"
     )
 
     class Meta:
         model = Reminder
         fields = ["customer", "status", "kind"]
-
-    def filter_updated_since(self, queryset, name, value):
-        return queryset.filter(Q(created_at__gte=value) | Q(completed_at__gte=value))
 
 
 class ImportJobFilterSet(django_filters.FilterSet):

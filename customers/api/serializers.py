@@ -205,6 +205,7 @@ class ReminderSerializer(serializers.ModelSerializer):
             "status",
             "completed_at",
             "created_at",
+            "updated_at",
         ]
 
 

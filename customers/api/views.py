@@ -145,7 +145,7 @@ class ReminderViewSet(ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
     scoped_model = Reminder
     serializer_class = ReminderSerializer
     filterset_class = ReminderFilterSet
-    ordering_fields = ["id", "due_at"]
+    ordering_fields = ["id", "due_at", "updated_at"]
     ordering = ["-id"]
 
     def get_queryset(self):

@@ -292,3 +292,22 @@ def test_the_client_example_in_the_docs_runs(live_server, integration_user, bran
     assert "all unchanged): {'created': 0, 'updated': 0, 'unchanged': 2" in result.stdout
     assert "pulled 2 customers" in result.stdout
     assert "11010519491231002X" not in result.stdout
+
+
+@pytest.mark.django_db
+def test_reminders_updated_since_sees_set_based_changes(
+    api_client_for, integration_user, customer_a
+):
+    # given: two reminders, then a reassignment-style bulk update of one after a cut-off
+    from interactions.models import Reminder
+    from tests.interactions.factories import ReminderFactory
+
+    changed, _untouched = ReminderFactory.create_batch(2, customer=customer_a)
+    cutoff = timezone.now()
+    Reminder.objects.filter(pk=changed.pk).update(title="Moved to the new RM")  # no save()
+
+    response = api_client_for(integration_user).get(
+        "/api/v1/reminders/", {"updated_since": cutoff.isoformat()}
+    )
+
+    assert [row["id"] for row in response.json()["results"]] == [changed.pk]
