@@ -111,7 +111,7 @@ class JsonFormatter(logging.Formatter):
 # part of an amount); mainland mobile numbers, 11 digits.
 _PRC_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dX](?![0-9A-Za-z])")
 _ACCOUNT = re.compile(r"(?<![0-9A-Za-z.\-])\d{16,19}(?![0-9A-Za-z]|\.\d)")
-_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+_MOBILE = re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])")
 
 
 def mask_identity_numbers(text: str) -> str:

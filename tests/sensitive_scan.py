@@ -26,7 +26,7 @@ import pytest
 from django.core.handlers.base import BaseHandler
 
 PRC_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dX](?![0-9A-Za-z])")
-MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+MOBILE = re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])")
 # Bank card and account numbers: 16 to 19 digits standing alone (not an amount such as
 # -1234567890123456.00, nor part of a longer token, nor the 64-bit integer limit that the
 # OpenAPI schema gives as a field's maximum).
