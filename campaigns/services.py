@@ -513,6 +513,7 @@ def plan_record(*, acting_user: User, plan: MarketingPlan, **values) -> Marketin
     if agreed_on and agreed_on > timezone.localdate():
         raise ValidationError({"agreed_on": _("The agreement date cannot be in the future.")})
     cadence_before = plan.monitoring_cadence_days
+    before = {name: getattr(plan, name) for name in values}
     for name, value in values.items():
         setattr(plan, name, value)
     plan.full_clean(
@@ -528,6 +529,15 @@ def plan_record(*, acting_user: User, plan: MarketingPlan, **values) -> Marketin
         _schedule_monitoring(plan, today=timezone.localdate())
         update_fields.append("next_monitoring_on")
     plan.save(update_fields=update_fields)
+    changes = {name: (old, values[name]) for name, old in before.items() if old != values[name]}
+    if changes:
+        audit_record(
+            acting_user=acting_user,
+            action=AuditAction.UPDATE,
+            instance=plan,
+            customer=plan.customer,
+            changes=changes,
+        )
     return plan
 
 

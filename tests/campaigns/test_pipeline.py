@@ -345,3 +345,16 @@ def test_reassignment_carries_active_plans_to_the_new_rm(rm_a, rm_a2, head_x):
 
     plan.refresh_from_db()
     assert plan.relationship_manager == rm_a2
+
+
+def test_what_the_rm_records_on_a_plan_is_audited(rm_a):
+    from customers.models import AuditEntry
+
+    plan = PlanFactory(customer=CustomerFactory(relationship_manager=rm_a), step=2)
+    plan_record(acting_user=rm_a, plan=plan, tracking_notes="Two deposits roll over in March.")
+    plan_record(acting_user=rm_a, plan=plan, tracking_notes="Two deposits roll over in March.")
+
+    entry = AuditEntry.objects.get(object_type="campaigns.marketingplan")
+    assert entry.actor == rm_a
+    assert entry.customer_id == plan.customer_id
+    assert entry.changes == {"tracking_notes": ["", "Two deposits roll over in March."]}
