@@ -443,9 +443,12 @@ def birthday_q(days: Iterable[dt.date], field: str) -> Q:
 def _id_set(ids: list[int]):
     """A right-hand side for `__in` holding many ids. On PostgreSQL one array parameter
     (`IN (SELECT unnest(%s))`): Django prepares an IN list value by value, which costs ~8 ms
-    per 1,000 ids and query. Elsewhere (SQLite in `make run`) the plain list."""
+    per 1,000 ids and query. The array goes as one text literal (`'{1,2,3}'`): a Python list
+    would go as `ARRAY[1, 2, 3]`, a thousand constants the server parses and folds in every
+    query (2.4 ms against 0.45 ms a query at 1,000 ids). Elsewhere (SQLite in `make run`)
+    the plain list."""
     if connection.vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
+        return RawSQL("SELECT unnest(%s::bigint[])", ("{" + ",".join(map(str, ids)) + "}",))
     return ids
 
 

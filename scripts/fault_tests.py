@@ -775,8 +775,9 @@ RUN_PHASES = [
     ("classify", "INSERT INTO segmentation_customerscore_next"),
     ("inputs", "CREATE TEMP TABLE seg_input"),
     ("history", "INSERT INTO segmentation_tierhistory"),
-    ("customer tiers", "UPDATE customers_customer"),
 ]
+# `Customer.value_tier` is no longer written by the run's transaction: a batched sync follows
+# the commit (same task). A restart during it leaves the run `succeeded` with its sync pending.
 
 
 def statement_running(text: str) -> bool:
@@ -885,6 +886,11 @@ def scenario_pg_restart(rig: Rig) -> str:
             "ON s.customer_id = c.id WHERE c.value_tier <> s.effective_tier"
         )
         tier_mismatch = cursor.fetchone()[0]
+    # The customers' copy of the tier may lag the scores only while the sync of a succeeded
+    # run is pending (the restart cut it short); the failed run itself never touched it.
+    sync_pending = ScoringRun.objects.filter(
+        status=RunStatus.SUCCEEDED, tiers_synced_at__isnull=True
+    ).exists()
     partial = (
         TierHistory.objects.filter(run=run).count() + SegmentStat.objects.filter(run=run).count()
     )
@@ -896,8 +902,12 @@ def scenario_pg_restart(rig: Rig) -> str:
         f"{'unchanged' if whole else 'CHANGED'} ({sum(after.values()):,} rows), "
         f"{partial} partial rows, leftover table {leftover_table or 'none'}, "
         f"{tier_mismatch} tier mismatches"
+        + (" (the sync of a succeeded run pending)" if sync_pending else "")
     )
-    expect(whole and not partial and not leftover_table and not tier_mismatch, figures)
+    expect(
+        whole and not partial and not leftover_table and (not tier_mismatch or sync_pending),
+        figures,
+    )
 
     # A rerun of the date succeeds (or the task's own retry already did it).
     task_id = send(SCORING_TASK, business_date=run.business_date.isoformat())
@@ -909,8 +919,24 @@ def scenario_pg_restart(rig: Rig) -> str:
     wait_until(lambda: task_finished(worker, task_id), timeout=30)
     run.refresh_from_db()
     after_rerun = dict(CustomerScore.objects.values_list("run_id").annotate(n=Count("pk")))
-    figures += f"; rerun {run.status} in {run.duration_seconds or 0:.1f} s"
-    expect(rerun_ok and set(after_rerun) == {run.pk}, figures)
+    # The rerun's task syncs the customers' tiers right after (also what an earlier sync left).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM customers_customer c JOIN segmentation_customerscore s "
+            "ON s.customer_id = c.id WHERE c.value_tier <> s.effective_tier"
+        )
+        mismatch_after = cursor.fetchone()[0]
+    unsynced = ScoringRun.objects.filter(
+        status=RunStatus.SUCCEEDED, tiers_synced_at__isnull=True
+    ).count()
+    figures += (
+        f"; rerun {run.status} in {run.duration_seconds or 0:.1f} s, then {mismatch_after} tier "
+        f"mismatches, {unsynced} runs with the sync pending"
+    )
+    expect(
+        rerun_ok and set(after_rerun) == {run.pk} and not mismatch_after and not unsynced,
+        figures,
+    )
 
     # The web app came back by itself: same processes, no error once the server was back.
     hits_after = load.between(up_at, float("inf"))

@@ -1,7 +1,8 @@
 # ruff: noqa: S608 - every SQL string here is assembled from constants of this module; values are always bound parameters.
 """The set-based scoring pipeline: every customer scored in the database, never one by one.
 
-Called only by `services.scoring_run_execute`, inside its transaction. The same SQL runs on
+Called only by `services.scoring_run_execute`, inside its transaction (and, for the copy of the
+tier on the customer, by `services.customer_tiers_sync` after it). The same SQL runs on
 PostgreSQL and SQLite (≥ 3.33: window functions with GROUPS frames, UPDATE ... FROM); the few
 vendor differences (date arithmetic, rounding down, how results are written) are in `_Dialect`.
 
@@ -19,7 +20,12 @@ Pipeline (temporary tables, dropped at the end):
                 (indexes built after the load; ≈ 3× faster than updating 1M rows).
                 SQLite: DELETE + INSERT. Either way in the caller's transaction, so a
                 failure leaves the previous results untouched.
-7. `Customer.value_tier` updated where the effective tier changed; dashboard aggregates.
+7. dashboard aggregates.
+
+After the run has committed, `Customer.value_tier` (the copy the customer list filters on) is
+brought up to the scores in batches of customers (`sync_customer_tiers_batch`, keyset by id),
+one short transaction each, audited per changed customer: at a million customers the ~100k
+non-HOT updates of `customers_customer` would otherwise double the run's transaction.
 
 Index formulas (also shown on the scoring-model page; weights per model version):
 
@@ -46,7 +52,13 @@ from customers.services import audited_customer_writes
 from .choices import AbcClass, Quadrant, ValueTier, WealthLevel
 from .models import CustomerScore, ScoringModel, ScoringRun
 
-__all__ = ["ScoringBusy", "ScoringOutcome", "score_all_customers", "tier_rank_sql"]
+__all__ = [
+    "ScoringBusy",
+    "ScoringOutcome",
+    "score_all_customers",
+    "sync_customer_tiers_batch",
+    "tier_rank_sql",
+]
 
 SCORE_TABLE = CustomerScore._meta.db_table
 NEXT_TABLE = f"{SCORE_TABLE}_next"
@@ -363,8 +375,9 @@ WHERE o.customer_id IS NULL
 
 
 def _customer_tier_audit_sql(dialect: _Dialect) -> str:
-    """One audit entry per customer whose tier the run is about to change (old → new), by
-    the run's requester (none for the nightly run): the same rows as CUSTOMER_TIER_SQL."""
+    """One audit entry per customer of the batch whose tier is about to change (old → new),
+    by the requester of the run that scored it (none for the nightly run): the same rows as
+    CUSTOMER_TIER_SQL."""
     changes = (
         "jsonb_build_object('value_tier', jsonb_build_array(c.value_tier, s.effective_tier))"
         if dialect.postgres
@@ -373,20 +386,62 @@ def _customer_tier_audit_sql(dialect: _Dialect) -> str:
     return f"""
 INSERT INTO customers_auditentry (
     created_at, actor_id, action, object_type, object_id, customer_id, changes, reason)
-SELECT %(now)s, %(audit_actor)s, 'update', 'customers.customer', CAST(c.id AS VARCHAR(40)),
-       c.id, {changes}, %(audit_reason)s
+SELECT %(now)s, r.requested_by_id, 'update', 'customers.customer', CAST(c.id AS VARCHAR(40)),
+       c.id, {changes}, 'Scoring run #' || CAST(s.run_id AS VARCHAR(20))
 FROM customers_customer c
 JOIN {SCORE_TABLE} s ON s.customer_id = c.id
-WHERE c.value_tier <> s.effective_tier
+LEFT JOIN segmentation_scoringrun r ON r.id = s.run_id
+WHERE c.id > %(after)s AND c.id <= %(upto)s AND c.value_tier <> s.effective_tier
 """
 
+
+# The next batch: the first `limit` customers after `after` (by id) whose tier differs from
+# their score's effective tier, locked so an override committing meanwhile waits for the batch.
+_CUSTOMER_TIER_BATCH_SQL = f"""
+SELECT c.id
+FROM customers_customer c
+JOIN {SCORE_TABLE} s ON s.customer_id = c.id
+WHERE c.id > %(after)s AND c.value_tier <> s.effective_tier
+ORDER BY c.id
+LIMIT %(limit)s
+"""
 
 CUSTOMER_TIER_SQL = f"""
 UPDATE customers_customer
 SET value_tier = s.effective_tier, updated_at = %(now)s
 FROM {SCORE_TABLE} s
 WHERE s.customer_id = customers_customer.id AND customers_customer.value_tier <> s.effective_tier
+  AND customers_customer.id > %(after)s AND customers_customer.id <= %(upto)s
 """
+# Two syncs (the run's task and a sweep) take their batches in turn, never the same rows twice.
+TIER_SYNC_LOCK_KEY = 0x53594E43  # "SYNC"
+
+
+def sync_customer_tiers_batch(
+    *, after: int, limit: int, now: dt.datetime
+) -> tuple[int | None, int]:
+    """Copy the effective tier of the current scores onto the next `limit` customers (by id,
+    after `after`) whose copy differs, with one audit entry each. Must run inside a
+    transaction (one per batch). Returns (last customer id of the batch or None when there
+    is nothing left, customers changed)."""
+    dialect = _Dialect()
+    params = {"after": after, "limit": limit, "now": now}
+    with connection.cursor() as cursor:
+        if dialect.postgres:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [TIER_SYNC_LOCK_KEY])
+        lock = " FOR UPDATE OF c" if dialect.postgres else ""
+        cursor.execute(_CUSTOMER_TIER_BATCH_SQL + lock, params)
+        ids = [row[0] for row in cursor.fetchall()]
+        if not ids:
+            return None, 0
+        params["upto"] = ids[-1]
+        # Audited set-based here, so the customer table's trigger need not record each row.
+        cursor.execute(_customer_tier_audit_sql(dialect), params)
+        with audited_customer_writes():
+            cursor.execute(CUSTOMER_TIER_SQL, params)
+            changed = max(cursor.rowcount, 0)
+    return ids[-1], changed
+
 
 _STAT_COLUMNS = (
     "run_id, kind, branch_id, relationship_manager_id, dim1, dim2, customers, aum, "
@@ -499,14 +554,6 @@ def score_all_customers(
                 f"INSERT INTO {SCORE_TABLE} ({columns}) SELECT {columns} FROM seg_result"
             )
         phase("write")
-
-        # Audited set-based here, so the customer table's trigger need not record each row.
-        params["audit_actor"] = run.requested_by_id
-        params["audit_reason"] = f"Scoring run #{run.pk}"
-        cursor.execute(_customer_tier_audit_sql(dialect), params)
-        with audited_customer_writes():
-            cursor.execute(CUSTOMER_TIER_SQL, params)
-        phase("customer_tiers")
 
         for statement in _stats_sql(dialect):
             cursor.execute(statement, params)

@@ -280,6 +280,9 @@ class ScoringRun(models.Model):
     changes = models.PositiveIntegerField(_("tier, class or quadrant changes"), default=0)
     timings = models.JSONField(_("phase timings (s)"), default=dict, blank=True)
     notified_at = models.DateTimeField(_("changes notified"), null=True, blank=True)
+    # When `Customer.value_tier` caught up with this run's scores (a batched step right after
+    # the run commits; empty while it is pending, e.g. the worker stopped half-way).
+    tiers_synced_at = models.DateTimeField(_("customer tiers synced"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("scoring run")

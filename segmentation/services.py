@@ -29,7 +29,7 @@ from customers.models import Customer, User
 from customers.services import audit_created, audit_record, audited_customer_writes
 
 from .choices import TIER_RANK, RunStatus, RunTrigger, ValueTier
-from .engine import ScoringBusy, score_all_customers
+from .engine import ScoringBusy, score_all_customers, sync_customer_tiers_batch
 from .models import (
     CustomerScore,
     PlaybookEntry,
@@ -44,6 +44,7 @@ __all__ = [
     "MODEL_FIELDS",
     "TRANSIENT_DB_ERRORS",
     "ScoringBusy",
+    "customer_tiers_sync",
     "playbook_entry_delete",
     "playbook_entry_save",
     "scoring_model_activate",
@@ -57,6 +58,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 NOTIFY_BATCH_SIZE = 500
+# Customers whose `value_tier` copy is brought up to the scores per transaction.
+TIER_SYNC_BATCH_SIZE = 20_000
 RETENTION_REMINDER_DAYS = 3
 # A run still `running` after this long died with its worker; it is marked failed.
 RUN_TIMEOUT = dt.timedelta(seconds=getattr(settings, "SEGMENTATION_RUN_TIMEOUT_SECONDS", 7200))
@@ -237,6 +240,8 @@ def scoring_run_execute(*, run_id: int) -> ScoringRun:
     is one transaction, so a failure leaves the previous results whole and the run `failed`
     with its error. Raises `ScoringBusy` if another run is in progress (the task retries).
     Once it has committed, the dashboards of head office and every branch head are cached.
+    The copy of the tier on each customer (`Customer.value_tier`) is not written here: the
+    caller runs `customer_tiers_sync` right after (the task does; the sweep catches up).
     """
     now = timezone.now()
     _fail_abandoned_runs(now)
@@ -284,6 +289,46 @@ def scoring_run_execute(*, run_id: int) -> ScoringRun:
             raise
     run.refresh_from_db()
     return run
+
+
+def customer_tiers_sync(*, batch_size: int = TIER_SYNC_BATCH_SIZE) -> int:
+    """Bring `Customer.value_tier` up to the effective tiers of the current scores, after a
+    run has committed; returns how many customers changed.
+
+    In batches of `batch_size` changed customers (keyset by id), one transaction each, every
+    change audited (old → new, by the run's requester, "Scoring run #n"). Idempotent and
+    restartable: a batch only touches customers whose copy still differs, so a second call,
+    or one resuming after a crash, changes only what is left. Runs succeeded before the start
+    are then marked synced; with none pending it does nothing. Scores, tier history and
+    dashboards never depend on the copy, so they are consistent throughout.
+    """
+    pending = list(
+        ScoringRun.objects.filter(
+            status=RunStatus.SUCCEEDED, tiers_synced_at__isnull=True
+        ).values_list("pk", flat=True)
+    )
+    if not pending:
+        return 0
+    started = time.perf_counter()
+    after, changed = 0, 0
+    while after is not None:
+        with transaction.atomic():
+            after, count = sync_customer_tiers_batch(
+                after=after, limit=batch_size, now=timezone.now()
+            )
+        changed += count
+    ScoringRun.objects.filter(pk__in=pending, tiers_synced_at__isnull=True).update(
+        tiers_synced_at=timezone.now()
+    )
+    latest = ScoringRun.objects.filter(pk=max(pending)).first()
+    if latest is not None:
+        latest.timings = {
+            **latest.timings,
+            "customer_tiers": round(time.perf_counter() - started, 3),
+            "customer_tier_changes": changed,
+        }
+        latest.save(update_fields=["timings"])
+    return changed
 
 
 def _run_mark_failed(run_id: int, error: Exception) -> None:

@@ -14,12 +14,18 @@ from .models import ScoringRun
 from .services import (
     TRANSIENT_DB_ERRORS,
     ScoringBusy,
+    customer_tiers_sync,
     scoring_run_execute,
     scoring_run_request,
     tier_changes_notify,
 )
 
-__all__ = ["notify_tier_changes_task", "score_customers_task", "scoring_runs_requeue_task"]
+__all__ = [
+    "notify_tier_changes_task",
+    "score_customers_task",
+    "scoring_runs_requeue_task",
+    "sync_customer_tiers_task",
+]
 
 BUSY_RETRY_SECONDS = 300
 # The database restarted or failed over mid-run: the run was rolled back whole and marked
@@ -41,7 +47,11 @@ def score_customers_task(self, run_id: int | None = None, business_date: str | N
             run_id = scoring_run_request(
                 acting_user=None, business_date=day, trigger=RunTrigger.SCHEDULED
             ).pk
-        return scoring_run_execute(run_id=run_id).status
+        status = scoring_run_execute(run_id=run_id).status
+        # Right after the commit, outside the run's transaction: the customers' copy of the
+        # tier, in batches (also finishes the sync of an earlier run that was cut short).
+        customer_tiers_sync()
+        return status
     except ScoringBusy as busy:
         raise self.retry(exc=busy, countdown=BUSY_RETRY_SECONDS) from busy
     except TRANSIENT_DB_ERRORS as error:
@@ -56,11 +66,18 @@ def notify_tier_changes_task(run_id: int) -> int:
     return tier_changes_notify(run_id=run_id)
 
 
+@shared_task(name="segmentation.tasks.sync_customer_tiers_task", acks_late=True)
+def sync_customer_tiers_task() -> int:
+    """Finish the copy of the tiers onto the customers of a run whose sync was cut short."""
+    return customer_tiers_sync()
+
+
 @shared_task(name="segmentation.tasks.scoring_runs_requeue_task", acks_late=True)
 def scoring_runs_requeue_task() -> int:
     """Every few minutes: runs requested while the broker was down are queued again (when no
-    run is in progress), and finished runs whose notifications were never sent get them.
-    Both tasks are idempotent: a run executes once, a change is notified once."""
+    run is in progress), finished runs whose notifications were never sent get them, and a
+    sync of the customers' tiers cut short is finished. All are idempotent: a run executes
+    once, a change is notified once, a customer's tier is copied (and audited) once."""
     cutoff = timezone.now() - dt.timedelta(seconds=REQUEUE_AFTER_SECONDS)
     count = 0
     if not ScoringRun.objects.filter(status=RunStatus.RUNNING).exists():
@@ -69,6 +86,14 @@ def scoring_runs_requeue_task() -> int:
         ).values_list("pk", flat=True):
             score_customers_task.apply_async(kwargs={"run_id": run_id}, retry=False)
             count += 1
+    if (
+        not ScoringRun.objects.filter(status=RunStatus.RUNNING).exists()
+        and ScoringRun.objects.filter(
+            status=RunStatus.SUCCEEDED, tiers_synced_at__isnull=True, finished_at__lt=cutoff
+        ).exists()
+    ):
+        sync_customer_tiers_task.apply_async(retry=False)
+        count += 1
     for run_id in ScoringRun.objects.filter(
         status=RunStatus.SUCCEEDED, notified_at__isnull=True, finished_at__lt=cutoff
     ).values_list("pk", flat=True):

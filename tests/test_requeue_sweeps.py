@@ -62,12 +62,14 @@ def test_lost_scoring_runs_and_notifications_are_queued_again(broker_queue):  # 
         finished_at=timezone.now() - LONG_AGO,
     )
 
-    assert scoring_runs_requeue_task() == 2
+    # (its customers' tiers were never synced either: the sync is queued too)
+    assert scoring_runs_requeue_task() == 3
 
     names = sorted(name for name, _args in broker_queue.tasks())
     assert names == [
         "segmentation.tasks.notify_tier_changes_task",
         "segmentation.tasks.score_customers_task",
+        "segmentation.tasks.sync_customer_tiers_task",
     ]
     assert ("segmentation.tasks.notify_tier_changes_task", [unnotified.pk]) in broker_queue.tasks()
 

@@ -11,7 +11,7 @@ from factory.django import DjangoModelFactory
 
 from segmentation.choices import RunTrigger
 from segmentation.models import ScoringModel, ScoringRun
-from segmentation.services import scoring_run_execute
+from segmentation.services import customer_tiers_sync, scoring_run_execute
 from tests.customers.factories import CustomerFactory
 
 BUSINESS_DATE = dt.date(2026, 11, 5)
@@ -40,9 +40,12 @@ def customer_with_contribution(contribution, **kwargs):
 
 
 def run_scoring(business_date: dt.date = BUSINESS_DATE) -> ScoringRun:
-    """Queue a manual run and execute it, as the task does."""
+    """Queue a manual run and execute it, then sync the customers' tiers, as the task does."""
     run = ScoringRunFactory(business_date=business_date)
-    return scoring_run_execute(run_id=run.pk)
+    run = scoring_run_execute(run_id=run.pk)
+    customer_tiers_sync()
+    run.refresh_from_db()
+    return run
 
 
 def use_model(**values) -> ScoringModel:

@@ -10,7 +10,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from segmentation.choices import RunTrigger
-from segmentation.services import ScoringBusy, scoring_run_execute, scoring_run_request
+from segmentation.services import (
+    ScoringBusy,
+    customer_tiers_sync,
+    scoring_run_execute,
+    scoring_run_request,
+)
 
 
 class Command(BaseCommand):
@@ -28,9 +33,11 @@ class Command(BaseCommand):
             run = scoring_run_execute(run_id=run.pk)
         except ScoringBusy as error:
             raise CommandError(str(error)) from error
+        synced = customer_tiers_sync()  # the customers' copy of the tier, as the task does
         self.stdout.write(
             f"Scoring run #{run.pk} for {business_date}: {run.get_status_display()}, "
-            f"{run.customers_scored or 0:,} customers scored, {run.changes or 0:,} changes."
+            f"{run.customers_scored or 0:,} customers scored, {run.changes or 0:,} changes, "
+            f"{synced:,} customer tiers updated."
         )
         if run.error:
             raise CommandError(run.error)
