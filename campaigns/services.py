@@ -26,7 +26,11 @@ from customers.models.customer import CONSENT_FIELDS
 from customers.services import audit_record
 from interactions.choices import ReminderKind, ReminderStatus
 from interactions.models import Reminder
-from interactions.services import generated_reminders_insert, notification_send
+from interactions.services import (
+    generated_reminders_insert,
+    notification_send,
+    require_branch_manager,
+)
 from segmentation.choices import DEFAULT_CONTACT_CADENCE_DAYS
 
 from . import criteria
@@ -65,11 +69,6 @@ MAX_LIST_SIZE = 20_000
 
 def is_branch_manager(user: User) -> bool:
     return user.is_branch_head or user.is_head_office
-
-
-def require_branch_manager(user: User) -> None:
-    if not is_branch_manager(user):
-        raise PermissionDenied
 
 
 def _local_datetime(day: dt.date, hour: int) -> dt.datetime:

@@ -7,7 +7,7 @@ import csv
 import datetime as dt
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -22,10 +22,19 @@ from crm_site.forms import apply_validation_errors
 from customers.exports import export_cell
 from customers.masking import mask_phone
 from customers.models import User
+from customers.selectors import managers_in_scope
 from customers.views import CustomerScopedMixin
 from interactions.views import BranchManagerRequiredMixin
+from segmentation.views import HeadOfficeMixin
 
-from .choices import LAST_STEP, CampaignStatus, ExclusionReason, InvitationStatus, PlanStep
+from .choices import (
+    LAST_STEP,
+    SEAT_STATUSES,
+    CampaignStatus,
+    ExclusionReason,
+    InvitationStatus,
+    PlanStep,
+)
 from .criteria import STEP_PURPOSE, exit_results
 from .forms import (
     STEP_RECORD_FIELDS,
@@ -82,15 +91,6 @@ from .services import (
 INVITATION_PAGE_SIZE = 200
 
 
-def _managers_in_scope(user: User):
-    managers = User.objects.filter(role="rm", is_active=True).order_by("username")
-    if user.is_head_office:
-        return managers
-    if user.is_branch_head and user.branch_id:
-        return managers.filter(branch__path__startswith=user.branch.path)
-    return managers.filter(pk=user.pk)
-
-
 def _error_message(error: ValidationError) -> str:
     return " ".join(error.messages)
 
@@ -109,7 +109,7 @@ class PlanBoardView(LoginRequiredMixin, TemplateView):
         manager_id = None
         managers = None
         if is_branch_manager(user):
-            managers = _managers_in_scope(user)
+            managers = managers_in_scope(user).order_by("username")
             try:
                 manager_id = int(self.request.GET.get("rm") or 0) or None
             except ValueError:
@@ -451,7 +451,7 @@ class FunnelView(BranchManagerRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         user = self.request.user
         today = timezone.localdate()
-        managers = _managers_in_scope(user)
+        managers = managers_in_scope(user).order_by("username")
         data = self.request.GET or {
             "date_from": (today - dt.timedelta(days=90)).isoformat(),
             "date_to": today.isoformat(),
@@ -693,7 +693,7 @@ class CampaignDetailView(CampaignMixin, TemplateView):
             may_manage=may_manage_campaign(user, self.campaign),
             update_form=InvitationUpdateForm(),
             cancel_form=ReasonForm(prefix="cancel"),
-            seats=sum(counts.get(key, 0) for key in ("accepted", "attended", "no_show")),
+            seats=sum(counts.get(status, 0) for status in SEAT_STATUSES),
             exclusions=[
                 (label, self.campaign.build_summary.get(value, 0))
                 for value, label in ExclusionReason.choices
@@ -890,18 +890,13 @@ class CustomerInviteView(CustomerScopedMixin, View):
 # --- Campaign types (head office) ------------------------------------------------------------
 
 
-class HeadOfficeRequiredMixin(LoginRequiredMixin, UserPassesTestMixin):
-    def test_func(self):
-        return self.request.user.is_head_office
-
-
-class CampaignTypeListView(HeadOfficeRequiredMixin, ListView):
+class CampaignTypeListView(HeadOfficeMixin, ListView):
     template_name = "campaigns/campaign_types.html"
     context_object_name = "campaign_types"
     queryset = CampaignType.objects.order_by("-is_active", "name")
 
 
-class CampaignTypeFormView(HeadOfficeRequiredMixin, FormView):
+class CampaignTypeFormView(HeadOfficeMixin, FormView):
     template_name = "campaigns/form_page.html"
     form_class = CampaignTypeForm
 
