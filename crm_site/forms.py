@@ -2,16 +2,49 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.models import ModelChoiceIterator
+from django.forms.renderers import DjangoTemplates
+from django.utils.formats import localize
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
+from django.utils.timezone import template_localtime
 
-__all__ = ["BootstrapForm", "BootstrapFormMixin", "apply_validation_errors"]
+__all__ = [
+    "BootstrapForm",
+    "BootstrapFormMixin",
+    "EagerModelChoiceIterator",
+    "PythonWidgetRenderer",
+    "apply_validation_errors",
+]
+
+
+class EagerModelChoiceIterator(ModelChoiceIterator):
+    """Reads a model dropdown's choices with one plain query.
+
+    Django streams them with `queryset.iterator()`, which on PostgreSQL is a server-side
+    cursor (`DECLARE ... WITH HOLD`, `FETCH`, `CLOSE`): three round trips and a materialised
+    result, for a list that is never more than a few hundred rows.
+    """
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for instance in self.queryset.all():
+            yield self.choice(instance)
 
 
 class BootstrapFormMixin:
-    """Gives every widget Bootstrap's classes, and marks fields with errors as invalid."""
+    """Gives every widget Bootstrap's classes, and marks fields with errors as invalid.
+
+    Model dropdowns read their choices with `EagerModelChoiceIterator`.
+    """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
+            if isinstance(field, forms.ModelChoiceField):
+                field.iterator = EagerModelChoiceIterator
+                field.widget.choices = field.choices
             widget = field.widget
             if isinstance(widget, forms.CheckboxInput):
                 css = "form-check-input"
@@ -42,3 +75,94 @@ def apply_validation_errors(form: forms.Form, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, messages)
     else:
         form.add_error(None, error.messages)
+
+
+# Django's stock templates that only include "django/forms/widgets/input.html".
+_INPUT_TEMPLATES = frozenset(
+    f"django/forms/widgets/{kind}.html"
+    for kind in (
+        "text",
+        "number",
+        "email",
+        "url",
+        "password",
+        "hidden",
+        "date",
+        "datetime",
+        "time",
+        "search",
+        "tel",
+        "color",
+    )
+)
+_SELECT_TEMPLATE = "django/forms/widgets/select.html"
+_OPTION_TEMPLATE = "django/forms/widgets/select_option.html"
+
+
+def _attributes(attrs: dict) -> str:
+    """Django's `attrs.html`: ` name="value"`, a bare ` name` for True, nothing for False."""
+    return "".join(
+        f" {conditional_escape(name)}"
+        if value is True
+        else f' {conditional_escape(name)}="{conditional_escape(value)}"'
+        for name, value in attrs.items()
+        if value is not False
+    )
+
+
+class PythonWidgetRenderer(DjangoTemplates):
+    """Renders text-like inputs and selects in Python, the same markup as Django's templates.
+
+    Through the template engine an input costs about 0.2 ms and a select about 0.1 ms per
+    option on the 2-core target machine; the customer list's filter form alone took 3 ms of
+    every request. Any other widget, and a select whose options use another template, goes
+    through the templates as usual. A project that overrides Django's input or select
+    templates must drop this renderer. `tests/test_form_renderer.py` compares both renderings.
+    """
+
+    def render(self, template_name, context, request=None):
+        if template_name in _INPUT_TEMPLATES:
+            return _render_input(context["widget"])
+        if template_name == _SELECT_TEMPLATE and _stock_options(context["widget"]):
+            return _render_select(context["widget"])
+        return super().render(template_name, context, request=request)
+
+
+def _stock_options(widget: dict) -> bool:
+    return all(
+        option["template_name"] == _OPTION_TEMPLATE
+        for _name, options, _index in widget["optgroups"]
+        for option in options
+    )
+
+
+def _text(value) -> str:
+    """`{{ value }}` in a template: local time, localized, escaped."""
+    return conditional_escape(localize(template_localtime(value)))
+
+
+def _render_input(widget: dict) -> str:
+    value = widget["value"]
+    value_attribute = "" if value is None else f' value="{conditional_escape(value)}"'
+    return mark_safe(  # noqa: S308 - every value above is escaped
+        f'<input type="{conditional_escape(widget["type"])}" '
+        f'name="{conditional_escape(widget["name"])}"{value_attribute}'
+        f"{_attributes(widget['attrs'])}>"
+    )
+
+
+def _render_select(widget: dict) -> str:
+    """Django's `select.html`, newlines included (an option's template ends with one)."""
+    parts = [f'<select name="{conditional_escape(widget["name"])}"{_attributes(widget["attrs"])}>']
+    for group_name, options, _index in widget["optgroups"]:
+        if group_name:
+            parts.append(f'\n  <optgroup label="{_text(group_name)}">')
+        for option in options:
+            parts.append(
+                f'\n  <option value="{conditional_escape(option["value"])}"'
+                f"{_attributes(option['attrs'])}>{_text(option['label'])}</option>\n"
+            )
+        if group_name:
+            parts.append("\n  </optgroup>")
+    parts.append("\n</select>")
+    return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped

@@ -166,13 +166,20 @@ class ChangeRequestDecisionForm(BootstrapForm):
     comment = forms.CharField(label=_("Comment"), max_length=500, required=False)
 
 
+class ManagerChoiceField(forms.ModelChoiceField):
+    """An RM with their branch: a head office user picks among RMs of many branches."""
+
+    def label_from_instance(self, obj) -> str:
+        return f"{obj} · {obj.branch}" if obj.branch_id else str(obj)
+
+
 class ReassignForm(BootstrapForm):
     """Move one or many customers to another RM (branch heads and head office)."""
 
     customers = forms.ModelMultipleChoiceField(
         queryset=Customer.objects.none(), widget=forms.MultipleHiddenInput
     )
-    to_manager = forms.ModelChoiceField(
+    to_manager = ManagerChoiceField(
         label=_("New relationship manager"), queryset=User.objects.none()
     )
     reason = forms.CharField(label=_("Reason"), max_length=500)

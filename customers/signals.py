@@ -4,12 +4,15 @@ from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
-from crm_site.security import security_event
+from crm_site.security import SessionIdleRefreshMiddleware, security_event
 
 
 @receiver(user_logged_in)
 def _logged_in(sender, request, user, **kwargs):
     security_event("login.succeeded", user=user)
+    if request is not None and hasattr(request, "session"):
+        # The sign-in saves the session: the first page after it need not save it again.
+        SessionIdleRefreshMiddleware.stamp(request.session)
 
 
 @receiver(user_logged_out)

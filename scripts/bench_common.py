@@ -4,8 +4,10 @@ description, a local gunicorn, and a bounded HTTP load loop against 127.0.0.1 on
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -55,7 +57,9 @@ def machine() -> str:
 class Gunicorn:
     """A local gunicorn serving the app on 127.0.0.1 for the duration of a benchmark."""
 
-    def __init__(self, env: dict[str, str], port: int = 8765, workers: int = 2):
+    def __init__(
+        self, env: dict[str, str], port: int = 8765, workers: int = 2, config: str | None = None
+    ):
         self.port = port
         self.process = subprocess.Popen(
             [
@@ -63,6 +67,7 @@ class Gunicorn:
                 "-m",
                 "gunicorn",
                 "crm_site.wsgi",
+                *(["--config", config] if config else []),
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--workers",
@@ -143,4 +148,79 @@ def load(
         "p50": quantiles[49],
         "p95": quantiles[94],
         "p99": quantiles[98],
+    }
+
+
+WRK_SCRIPT = """
+local paths = {%(paths)s}
+local counter = 0
+function setup(thread)
+  thread:set("offset", counter)
+  counter = counter + 1
+end
+function init(args)
+  index = offset or 0
+end
+function request()
+  index = index + 1
+  return wrk.format("GET", paths[(index %% #paths) + 1])
+end
+function done(summary, latency, requests)
+  io.write(string.format(
+    "WRK-JSON {\\"requests\\": %%d, \\"duration_us\\": %%d, \\"errors\\": %%d, "
+    .. "\\"p50\\": %%d, \\"p95\\": %%d, \\"p99\\": %%d}\\n",
+    summary.requests, summary.duration,
+    summary.errors.status + summary.errors.connect + summary.errors.read
+      + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+end
+"""
+
+
+def load_wrk(
+    port: int, paths: list[str], headers: dict[str, str], *, connections: int, seconds: float
+) -> dict[str, float] | None:
+    """The same measurement with wrk (Debian package `wrk`), the load generator of the
+    research box: a C client costs far less CPU than `load()`'s Python threads, which share
+    the two cores with the server. None when wrk is not installed."""
+    binary = shutil.which("wrk")
+    if binary is None:
+        return None
+    import tempfile
+
+    lua = WRK_SCRIPT % {"paths": ", ".join(json.dumps(path) for path in paths)}
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(lua)
+        script.flush()
+        command = [
+            binary,
+            "--threads",
+            str(min(2, connections)),
+            "--connections",
+            str(connections),
+            "--duration",
+            f"{max(1, round(seconds))}s",
+            "--timeout",
+            "30s",
+            "--script",
+            script.name,
+        ]
+        for name, value in headers.items():
+            command += ["--header", f"{name}: {value}"]
+        output = subprocess.run(
+            [*command, f"http://127.0.0.1:{port}/"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=seconds + 60,
+        ).stdout
+    line = next(row for row in output.splitlines() if row.startswith("WRK-JSON "))
+    figures = json.loads(line.removeprefix("WRK-JSON "))
+    return {
+        "requests": figures["requests"],
+        "errors": figures["errors"],
+        "rps": figures["requests"] / (figures["duration_us"] / 1e6),
+        "p50": figures["p50"] / 1000,
+        "p95": figures["p95"] / 1000,
+        "p99": figures["p99"] / 1000,
     }

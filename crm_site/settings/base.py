@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "crm_site.security.SessionIdleRefreshMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -87,6 +88,10 @@ TEMPLATES = [
         },
     },
 ]
+
+# Inputs and selects render in Python (same markup, a fraction of the CPU); other widgets
+# use their templates.
+FORM_RENDERER = "crm_site.forms.PythonWidgetRenderer"
 
 # --- Data --------------------------------------------------------------------------------
 DATABASES = {
@@ -156,6 +161,12 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Rendered pieces of the page layout that only change with a deployment (navigation links,
+# asset tags), per process: `{% cache ... using="fragments" %}` in templates/base.html.
+CACHES["fragments"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "layout-fragments",
+}
 
 # --- Internationalisation ----------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -180,7 +191,9 @@ STORAGES = {
 
 # --- Sessions and security ---------------------------------------------------------------
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=15 * 60)
-SESSION_SAVE_EVERY_REQUEST = True  # the age above is an idle timeout, not an absolute one
+# The age above is an idle timeout, not an absolute one: an active session is saved again at
+# most this often (crm_site.security.SessionIdleRefreshMiddleware), not on every request.
+SESSION_REFRESH_SECONDS = env.int("SESSION_REFRESH_SECONDS", default=60)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True

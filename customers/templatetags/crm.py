@@ -1,15 +1,19 @@
 """Template helpers shared by every page: money, tiers, masking."""
 
 from decimal import Decimal
+from html import escape  # the stdlib's: Django's own adds a lazy-string check per call
 
 from django import template
-from django.contrib.humanize.templatetags.humanize import intcomma
+from django.urls import reverse
+from django.utils import dateformat, formats, timezone
 from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from customers.choices import ContactChannel
+from customers.choices import ContactChannel, CustomerType
 from customers.masking import mask_account_number, mask_phone
 from customers.models import CONSENT_FIELDS
+from segmentation.choices import ValueTier
 
 register = template.Library()
 
@@ -19,8 +23,12 @@ def money(amount, currency="CNY"):
     """`CNY 1,234,567.89`: a Decimal amount with its currency, never a float."""
     if amount is None:
         return "—"
-    quantised = Decimal(amount).quantize(Decimal("0.01"))
-    return format_html("{}&nbsp;{}", currency, intcomma(quantised, use_l10n=False))
+    return format_html("{}&nbsp;{}", currency, _grouped(amount))
+
+
+def _grouped(amount) -> str:
+    """1234567.891 → "1,234,567.89" (the digits of Decimal, never a float)."""
+    return format(Decimal(amount).quantize(Decimal("0.01")), ",")
 
 
 @register.simple_tag
@@ -28,6 +36,17 @@ def tier_badge(tier, label):
     if not tier:
         return format_html('<span class="badge text-bg-light">{}</span>', _("Not scored"))
     return format_html('<span class="badge tier-badge-{}">{}</span>', tier, label)
+
+
+@register.simple_tag
+def labelled_field(field) -> SafeString:
+    """A compact filter field: its small label, then its widget (one tag, not five lookups)."""
+    return format_html(
+        '<label class="form-label small" for="{}">{}</label>\n{}',
+        field.id_for_label,
+        field.label,
+        field,
+    )
 
 
 @register.filter
@@ -64,3 +83,64 @@ def consents(customer):
         (label, bool(getattr(customer, CONSENT_FIELDS[channel])))
         for channel, label in ContactChannel.choices
     ]
+
+
+# A sentinel primary key, swapped for each row's: one reverse() for the whole table.
+_PK_SENTINEL = "987654321987654321"
+
+
+@register.simple_tag
+def customer_rows(customers, selectable=False) -> SafeString:
+    """The customer list's table rows (`customers/customer_list.html`), built in Python.
+
+    The list is the page every RM opens first, and at 25 rows the template engine's
+    per-cell tags, filters and lookups cost more CPU than the whole rest of the request.
+    Here every value is escaped once and the row is one f-string. `customers` are the list
+    view's rows (their `relationship_manager` selected with them).
+    """
+    detail_url = reverse("customers:detail", args=[_PK_SENTINEL])
+    type_labels = {value: escape(label) for value, label in CustomerType.choices}
+    tier_badges = {
+        value: f'<span class="badge tier-badge-{value}">{escape(label)}</span>'
+        for value, label in ValueTier.choices
+    }
+    not_scored = f'<span class="badge text-bg-light">{escape(_("Not scored"))}</span>'
+    unassigned = escape(_("Unassigned"))
+    select_label = _("Select %(name)s")
+    short_date = formats.get_format("SHORT_DATE_FORMAT")
+    zone = timezone.get_current_timezone()
+    rows = []
+    for customer in customers:
+        name = escape(customer.name)
+        checkbox = (
+            f'<td><input type="checkbox" class="form-check-input" name="customers" '
+            f'value="{customer.pk}" form="bulk-reassign" '
+            f'aria-label="{escape(select_label % {"name": customer.name})}"></td>'
+            if selectable
+            else ""
+        )
+        manager = customer.relationship_manager
+        contacted = customer.last_contact_at
+        aum = (
+            f"{escape(customer.currency)}&nbsp;{_grouped(customer.aum)}"
+            if customer.aum is not None
+            else "—"
+        )
+        rows.append(
+            f"<tr>{checkbox}"
+            f'<td><a href="{detail_url.replace(_PK_SENTINEL, str(customer.pk))}">{name}</a>\n'
+            f'<small class="d-block text-body-secondary">'
+            f"{type_labels.get(customer.customer_type) or escape(customer.customer_type)}"
+            f"</small></td>"
+            f'<td class="d-none d-md-table-cell">{escape(customer.customer_number)}</td>'
+            f"<td>{tier_badges.get(customer.value_tier, not_scored)}</td>"
+            f'<td class="text-end d-none d-sm-table-cell">{aum}</td>'
+            f'<td class="d-none d-lg-table-cell">'
+            f"{escape(mask_phone(customer.phone)) if customer.phone else '—'}</td>"
+            f'<td class="d-none d-lg-table-cell">'
+            f"{escape(str(manager)) if manager is not None else unassigned}</td>"
+            f'<td class="d-none d-md-table-cell">'
+            f"{dateformat.format(contacted.astimezone(zone), short_date) if contacted else '—'}"
+            f"</td></tr>"
+        )
+    return mark_safe("\n".join(rows))  # noqa: S308 - every value in the rows is escaped

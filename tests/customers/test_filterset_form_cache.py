@@ -1,0 +1,194 @@
+"""The customer filter form is built once per process (FormOncePerProcessMixin), yet every
+request gets its own branch and RM choices: a branch head never sees, nor can filter by,
+another branch's RMs, whoever used the form before them.
+"""
+
+import re
+
+import pytest
+from django.test import RequestFactory
+from django.urls import reverse
+
+from customers.api.filtersets import CustomerApiFilterSet
+from customers.choices import Role
+from customers.filtersets import CustomerFilterSet
+from customers.models import Customer
+from tests.customers.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def filterset_for(user, data=None, filterset_class=CustomerFilterSet):
+    """The list page's FilterSet, as built for a request of `user` (GET `data`)."""
+    request = RequestFactory().get(reverse("customers:list"), data or {})
+    request.user = user
+    return filterset_class(
+        request.GET or None, queryset=Customer.objects.visible_to(user), request=request
+    )
+
+
+def choice_pks(filterset, field: str) -> set[int]:
+    return set(filterset.form.fields[field].queryset.values_list("pk", flat=True))
+
+
+def option_values(html: str) -> set[str]:
+    return set(re.findall(r'<option value="([^"]*)"', html)) - {""}
+
+
+def select_html(page: str, name: str) -> str:
+    match = re.search(rf'<select name="{name}".*?</select>', page, re.DOTALL)
+    assert match, f"no <select name={name!r}> on the page"
+    return match.group()
+
+
+@pytest.fixture
+def rm_x2(branch_x2):
+    return UserFactory(username="rm_x2", branch=branch_x2, role=Role.RELATIONSHIP_MANAGER)
+
+
+def test_the_form_class_is_built_once_and_shared(head_x, head_y):
+    first, second = filterset_for(head_x), filterset_for(head_y)
+    assert first.get_form_class() is second.get_form_class()
+    assert type(first.form) is type(second.form)
+    assert first.form is not second.form
+    assert (
+        first.form.fields["relationship_manager"] is not second.form.fields["relationship_manager"]
+    )
+
+
+def test_the_shared_form_class_offers_nobody(rm_a, rm_y, branch_x, branch_y):
+    """Built without a request, the shared class carries no one's RMs or branches."""
+    form = CustomerFilterSet(request=None).get_form_class()()
+    assert not form.fields["relationship_manager"].queryset.exists()
+    assert not form.fields["branch"].queryset.exists()
+    assert CustomerFilterSet(request=None).form.fields["relationship_manager"].queryset.count() == 0
+
+
+def test_branch_heads_in_turn_each_get_their_own_branch_choices(
+    head_x, head_y, rm_a, rm_b, rm_y, branch_x, branch_y
+):
+    # when: X's head, then Y's head, then X's head again, in the same process
+    for _ in range(2):
+        for_x, for_y = filterset_for(head_x), filterset_for(head_y)
+        # then
+        assert choice_pks(for_x, "relationship_manager") == {rm_a.pk, rm_b.pk}
+        assert choice_pks(for_y, "relationship_manager") == {rm_y.pk}
+        assert choice_pks(for_x, "branch") == {branch_x.pk}
+        assert choice_pks(for_y, "branch") == {branch_y.pk}
+        # and the rendered selects offer the same, nothing more
+        assert option_values(str(for_x.form["relationship_manager"])) == {
+            str(rm_a.pk),
+            str(rm_b.pk),
+        }
+        assert option_values(str(for_y.form["relationship_manager"])) == {str(rm_y.pk)}
+        assert option_values(str(for_x.form["branch"])) == {str(branch_x.pk)}
+        assert option_values(str(for_y.form["branch"])) == {str(branch_y.pk)}
+
+
+def test_a_city_branch_head_gets_the_rms_of_every_sub_branch(
+    head_city, head_x, rm_a, rm_b, rm_x2, rm_y, branch_x, branch_x2, city_branch
+):
+    for_city, for_x = filterset_for(head_city), filterset_for(head_x)
+    assert choice_pks(for_city, "relationship_manager") == {rm_a.pk, rm_b.pk, rm_x2.pk}
+    assert choice_pks(for_city, "branch") == {city_branch.pk, branch_x.pk, branch_x2.pk}
+    assert choice_pks(for_x, "relationship_manager") == {rm_a.pk, rm_b.pk}
+
+
+def test_inactive_rms_and_other_roles_are_not_offered(head_x, rm_a, branch_x):
+    UserFactory(username="gone", branch=branch_x, role=Role.RELATIONSHIP_MANAGER, is_active=False)
+    assert choice_pks(filterset_for(head_x), "relationship_manager") == {rm_a.pk}
+
+
+@pytest.mark.parametrize("field", ["relationship_manager", "branch"])
+def test_naming_another_branchs_rm_or_branch_is_a_validation_error(
+    head_x, head_y, rm_a, rm_y, customer_a, customer_y, branch_y, field
+):
+    # given: Y's head filtered first, in the same process
+    assert filterset_for(
+        head_y, {field: rm_y.pk if field == "relationship_manager" else branch_y.pk}
+    ).is_valid()
+    # when: X's head names Y's RM (or Y's branch)
+    value = rm_y.pk if field == "relationship_manager" else branch_y.pk
+    filterset = filterset_for(head_x, {field: value})
+    # then: refused, not silently applied or ignored as if valid
+    assert not filterset.is_valid()
+    assert "Select a valid choice" in str(filterset.errors[field])
+    assert customer_y not in filterset.qs
+
+
+def test_naming_an_own_rm_filters_by_them(head_x, rm_a, rm_b, customer_a, customer_b):
+    filterset = filterset_for(head_x, {"relationship_manager": rm_b.pk})
+    assert filterset.is_valid()
+    assert list(filterset.qs) == [customer_b]
+
+
+def test_an_rm_is_offered_no_rm_of_another_branch(rm_a, rm_b, rm_y, head_y):
+    # given: Y's head used the form first
+    filterset_for(head_y).form  # noqa: B018 - builds the form
+    # when
+    offered = choice_pks(filterset_for(rm_a), "relationship_manager")
+    # then: their own branch's RMs at most (the page does not even show the select)
+    assert rm_y.pk not in offered
+    assert offered <= {rm_a.pk, rm_b.pk}
+    assert not filterset_for(rm_a, {"relationship_manager": rm_y.pk}).is_valid()
+
+
+def test_an_rm_without_a_branch_is_offered_only_themselves(rm_a, rm_y):
+    loner = UserFactory(username="loner", branch=None, role=Role.RELATIONSHIP_MANAGER)
+    assert choice_pks(filterset_for(loner), "relationship_manager") == {loner.pk}
+    assert choice_pks(filterset_for(loner), "branch") == set()
+
+
+def test_head_office_is_offered_every_rm_and_branch(
+    head_office, head_x, rm_a, rm_b, rm_y, branch_x, branch_y, city_branch
+):
+    filterset_for(head_x).form  # noqa: B018 - a branch head first
+    filterset = filterset_for(head_office)
+    assert choice_pks(filterset, "relationship_manager") == {rm_a.pk, rm_b.pk, rm_y.pk}
+    assert choice_pks(filterset, "branch") == {branch_x.pk, branch_y.pk, city_branch.pk}
+    assert filterset_for(head_office, {"relationship_manager": rm_y.pk}).is_valid()
+
+
+def test_the_api_filterset_keeps_its_own_shared_form_and_the_same_scoping(head_x, rm_a, rm_b, rm_y):
+    page, api = filterset_for(head_x), filterset_for(head_x, filterset_class=CustomerApiFilterSet)
+    assert api.get_form_class() is not page.get_form_class()
+    assert choice_pks(api, "relationship_manager") == {rm_a.pk, rm_b.pk}
+    assert not filterset_for(
+        head_x, {"relationship_manager": rm_y.pk}, filterset_class=CustomerApiFilterSet
+    ).is_valid()
+
+
+def test_the_list_page_offers_each_branch_head_only_their_own_rms(
+    client_for, head_x, head_y, rm_a, rm_b, rm_y, customer_a, customer_y
+):
+    """Two branch heads open the customer list one after the other."""
+    url = reverse("customers:list")
+    # when
+    page_x = client_for(head_x).get(url).content.decode()
+    page_y = client_for(head_y).get(url).content.decode()
+    page_x_again = client_for(head_x).get(url).content.decode()
+    # then
+    assert option_values(select_html(page_x, "relationship_manager")) == {
+        str(rm_a.pk),
+        str(rm_b.pk),
+    }
+    options_y = option_values(select_html(page_y, "relationship_manager"))
+    assert options_y == {str(rm_y.pk)}
+    assert not options_y & {str(rm_a.pk), str(rm_b.pk)}
+    assert str(rm_a) not in select_html(page_y, "relationship_manager")
+    assert option_values(select_html(page_x_again, "relationship_manager")) == {
+        str(rm_a.pk),
+        str(rm_b.pk),
+    }
+
+
+def test_the_list_page_refuses_another_branchs_rm(client_for, head_x, head_y, rm_y, customer_a):
+    url = reverse("customers:list")
+    assert client_for(head_y).get(url, {"relationship_manager": rm_y.pk}).status_code == 200
+    # when
+    response = client_for(head_x).get(url, {"relationship_manager": rm_y.pk})
+    # then
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Select a valid choice" in page
+    assert f'value="{rm_y.pk}" selected' not in select_html(page, "relationship_manager")
