@@ -7,6 +7,7 @@ import datetime as dt
 import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import IsoDateTimeField
 from django_filters.filters import QuerySetRequestMixin
@@ -16,9 +17,12 @@ from segmentation.choices import AbcClass, Quadrant, ValueTier, WealthLevel
 
 from .choices import CustomerType, RiskAppetite, Role
 from .models import Branch, Customer, User
+from .models.organisation import customer_scope_q
 from .pinyin import pinyin_search_key
 
 __all__ = ["CustomerFilterSet", "UtcIsoDateTimeField", "UtcIsoDateTimeFilter"]
+
+SHORT_TERM = 3  # pg_trgm's trigrams: a shorter name search cannot use the trigram index
 
 
 class UtcIsoDateTimeField(IsoDateTimeField):
@@ -102,7 +106,10 @@ class CustomerFilterSet(FormOncePerProcessMixin, django_filters.FilterSet):
     q = django_filters.CharFilter(
         label=_("Search"),
         method="filter_search",
-        help_text=_("Name (also in pinyin or its initials), phone or customer number"),
+        help_text=_(
+            "Name (also in pinyin or its initials), phone or customer number; across the "
+            "whole bank, one or two characters find names that start with them"
+        ),
     )
     customer_type = django_filters.ChoiceFilter(
         label=_("Type"), choices=CustomerType.choices, empty_label=_("Any type")
@@ -178,7 +185,10 @@ class CustomerFilterSet(FormOncePerProcessMixin, django_filters.FilterSet):
         ]
 
     def filter_not_contacted_since(self, queryset, name, value):
-        return queryset.filter(Q(last_contact_at__isnull=True) | Q(last_contact_at__date__lt=value))
+        # Before the local midnight of that day: the same as "date before", but a range an
+        # index can serve (a date cast of the column cannot use one).
+        midnight = timezone.make_aware(dt.datetime.combine(value, dt.time.min))
+        return queryset.filter(Q(last_contact_at__isnull=True) | Q(last_contact_at__lt=midnight))
 
     def filter_past_cadence(self, queryset, name, value):
         """Customers not contacted within their tier's cadence (interactions owns the rule)."""
@@ -204,11 +214,35 @@ class CustomerFilterSet(FormOncePerProcessMixin, django_filters.FilterSet):
             )
         return queryset
 
+    def _short_name_search(self, term: str) -> Q:
+        """One or two characters hold no trigram, so the trigram index cannot serve them
+        (PostgreSQL then reads the whole index: 0.4 s for a count).
+
+        In a book or a branch, names that contain them, read from the scope's own rows (a
+        case-sensitive match, on purpose: the trigram index is on UPPER(name)). Bank-wide,
+        that would read every name of the bank (2 s at 1,000,000 customers), so there they
+        find names that start with them (a surname), a range of the name index.
+        """
+        user = getattr(self.request, "user", None)
+        bank_wide = user is not None and customer_scope_q(user) is None
+        condition = Q(pk__in=[])
+        for variant in {term, term.upper(), term.capitalize()}:
+            if bank_wide:
+                condition |= Q(name__gte=variant, name__lt=f"{variant}\U0010ffff")
+            else:
+                condition |= Q(name__contains=variant)
+        return condition
+
     def filter_search(self, queryset, name, value):
         term = value.strip()
         if not term:
             return queryset
-        condition = Q(name__icontains=term) | Q(customer_number=term)
+        if len(term) < SHORT_TERM:
+            condition = self._short_name_search(term)
+            if term.isascii():  # a customer number never holds a Chinese character
+                condition |= Q(customer_number=term)
+        else:
+            condition = Q(name__icontains=term) | Q(customer_number=term)
         key = pinyin_search_key(term)
         if key:
             # "wxm", "wangxiaoming" or "wang xiao" find 王小明: the key starts one of the

@@ -2,10 +2,12 @@
 """Benchmark: the customer list page at 1,000,000 customers on PostgreSQL.
 
 Builds (once) a scratch database `crm_bench_list` with 50 branches, 1,000 RMs and N customers
-(generated in SQL), serves the app with gunicorn (2 workers) on 127.0.0.1, and loads the list
-page from 10 keep-alive connections for each user kind: an RM (own book), a branch head (a
-branch of ~20,000 customers) and head office (the whole bank), first pages, deep pages
-(keyset cursors thousands of rows in), filtered and searched pages. Prints p50/p95/p99.
+(generated in SQL), serves the app with gunicorn (`--workers`, 4 by default) on 127.0.0.1, and
+loads the list page from 10 connections with wrk (Debian package `wrk`; Python threads if it is
+missing) for each user kind: an RM (own book), a branch head (a branch of ~20,000 customers)
+and head office (the whole bank), first pages, deep pages (keyset cursors thousands of rows
+in), filtered and searched pages, in turn. Prints p50/p95/p99 and the CPU time per request of
+the server's processes and of PostgreSQL.
 
     .venv/bin/python scripts/bench_customer_list.py [--customers 1000000] [--seconds 15]
 """
@@ -22,6 +24,7 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from scripts.bench_common import (  # noqa: E402
     Gunicorn,
+    cpu_seconds,
     ensure_database,
     load,
     load_wrk,
@@ -192,6 +195,7 @@ def main() -> None:
                 "/customers/?sort=-aum",
                 "/customers/?value_tier=value",
                 "/customers/?q=" + quote("王"),
+                "/customers/?not_contacted_since=2026-06-01",
                 "/customers/?after="
                 + deep_cursor(
                     Customer.objects.filter(relationship_manager__username="rm0000"),
@@ -206,6 +210,9 @@ def main() -> None:
                 "/customers/",
                 "/customers/?sort=-aum",
                 "/customers/?value_tier=potential",
+                "/customers/?q=" + quote("王"),
+                "/customers/?customer_type=corporate&risk_appetite=3",
+                "/customers/?not_contacted_since=2026-06-01",
                 "/customers/?after=" + deep_cursor(in_branch, ["name", "id"], 15_000),
                 "/customers/?sort=-aum&after=" + deep_cursor(in_branch, ["-aum", "-id"], 10_000),
             ],
@@ -216,6 +223,8 @@ def main() -> None:
                 "/customers/",
                 "/customers/?sort=-aum",
                 "/customers/?risk_appetite=5",
+                "/customers/?q=" + quote("王"),
+                "/customers/?q=" + quote("王伟芳"),
                 "/customers/?after=" + deep_cursor(Customer.objects.all(), ["name", "id"], 500_000),
                 "/customers/?q=C0000123456",
             ],
@@ -238,6 +247,7 @@ def main() -> None:
             # warm-up, then measure
             load(server.port, [(p, headers) for p in paths], connections=2, seconds=2)
             result = None
+            cpu_before = cpu_seconds()
             if use_wrk:
                 result = load_wrk(
                     server.port,
@@ -253,10 +263,21 @@ def main() -> None:
                     connections=args.connections,
                     seconds=args.seconds,
                 )
+            cpu_after = cpu_seconds()
+            per_request = {
+                kind: (cpu_after[kind] - cpu_before[kind]) / max(result["requests"], 1) * 1000
+                for kind in cpu_after
+            }
             print(
                 f"{label:30s} {result['requests']:6d} req  {result['rps']:6.1f} req/s  "
                 f"p50 {result['p50']:6.1f} ms  p95 {result['p95']:6.1f} ms  "
                 f"p99 {result['p99']:6.1f} ms  errors {result['errors']}"
+                + (
+                    f"  CPU/request: app {per_request['app']:.1f} ms, "
+                    f"PostgreSQL {per_request['postgres']:.1f} ms"
+                    if per_request
+                    else ""
+                )
             )
     finally:
         server.stop()

@@ -226,6 +226,21 @@ class Customer(models.Model):
             models.Index(fields=["customer_type"], name="customer_type"),
             models.Index(fields=["-aum", "-id"], name="customer_aum"),
             models.Index(fields=["relationship_manager", "-aum", "-id"], name="customer_rm_aum"),
+            # A book's or a branch's filtered list counts its matches from these alone (an
+            # index-only scan); through the single-column indexes it read every row of the
+            # branch (20,000 heap pages, 50-220 ms at 1,000,000 customers).
+            models.Index(fields=["relationship_manager", "value_tier"], name="customer_rm_tier"),
+            models.Index(fields=["relationship_manager", "customer_type"], name="customer_rm_type"),
+            models.Index(fields=["relationship_manager", "risk_appetite"], name="customer_rm_risk"),
+            models.Index(
+                fields=["relationship_manager", "last_contact_at"], name="customer_rm_last_contact"
+            ),
+            models.Index(fields=["branch", "customer_type"], name="customer_branch_type"),
+            models.Index(fields=["branch", "risk_appetite"], name="customer_branch_risk"),
+            models.Index(
+                fields=["branch", "profile_completeness"], name="customer_branch_completeness"
+            ),
+            models.Index(fields=["branch", "last_contact_at"], name="customer_branch_last_contact"),
         ]
 
     def __str__(self) -> str:

@@ -107,7 +107,7 @@ def customer_scope_q(user, prefix: str = "") -> Q | None:
         if user.branch_id is None:
             # A branch head without a branch sees nothing; an integration without one is bank-wide.
             return None if user.role == Role.INTEGRATION else Q(pk__in=[])
-        return Q(**{f"{prefix}branch__path__startswith": user.branch.path})
+        return Q(**{f"{prefix}branch_id__in": _scope_branch_ids(user)})
     own_book = Q(**{f"{prefix}relationship_manager": user})
     team_customer_ids = _team_customer_ids(user)
     if team_customer_ids:
@@ -115,6 +115,23 @@ def customer_scope_q(user, prefix: str = "") -> Q | None:
         # so the planner keeps two index scans instead of an OR over a subquery.
         own_book |= Q(**{f"{prefix}{'id' if prefix else 'pk'}__in": team_customer_ids})
     return own_book
+
+
+def _scope_branch_ids(user) -> list[int]:
+    """The user's branch and every branch below it; loaded once per user object (request).
+
+    A list of ids rather than a join on the branch path: with `branch_id = ANY(...)` the
+    planner knows how many customers a branch holds and reads them from the branch's own
+    indexes. Through the join it guessed, and a branch head's filtered or searched list
+    walked the whole bank's name index (4 s at 1,000,000 customers).
+    """
+    cached = getattr(user, "_scope_branch_ids", None)
+    if cached is None:
+        cached = list(
+            Branch.objects.filter(path__startswith=user.branch.path).values_list("id", flat=True)
+        )
+        user._scope_branch_ids = cached
+    return cached
 
 
 def _team_customer_ids(user) -> list[int]:

@@ -1,5 +1,7 @@
 """The customer list and the customer page, as an RM uses them."""
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
 
@@ -150,3 +152,55 @@ def test_the_filter_form_sent_as_it_stands_hides_nobody(client_for, rm_a):
         "customers"
     ]
     assert [customer.pk for customer in listed] == [bold.pk]
+
+
+def _listed_names(client, **params) -> set[str]:
+    return {
+        customer.name
+        for customer in client.get(reverse("customers:list"), params).context["customers"]
+    }
+
+
+def test_one_or_two_characters_search_names_containing_them_in_a_book_or_branch(
+    client_for, rm_a, head_x
+):
+    for name in ("王小明", "李王明", "张三"):
+        CustomerFactory(relationship_manager=rm_a, name=name)
+    for user in (rm_a, head_x):
+        client = client_for(user)
+        assert _listed_names(client, q="王") == {"王小明", "李王明"}
+        assert _listed_names(client, q="小明") == {"王小明"}
+
+
+def test_one_or_two_characters_bank_wide_find_names_that_start_with_them(
+    client_for, rm_a, head_office
+):
+    """Head office searches a million names: a surname is an index range, "contains" is not."""
+    for name in ("王小明", "李王明", "Li Lei", "Alice Li"):
+        CustomerFactory(relationship_manager=rm_a, name=name)
+    client = client_for(head_office)
+    assert _listed_names(client, q="王") == {"王小明"}
+    assert _listed_names(client, q="al") == {"Alice Li"}
+    assert _listed_names(client, q="le") == set()  # "Li Lei" contains it, but does not start so
+    # three characters and more: contained anywhere, as in every scope
+    assert _listed_names(client, q="Lei") == {"Li Lei"}
+    assert _listed_names(client, q="小明") == set()
+
+
+def test_not_contacted_since_counts_days_in_local_time(client_for, rm_a):
+    """ "Not contacted since 1 June" keeps a contact at 23:30 on 31 May, Shanghai time, and
+    drops one at 00:30 on 1 June (16:30 UTC the day before)."""
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    CustomerFactory(
+        relationship_manager=rm_a,
+        name="Late May",
+        last_contact_at=dt.datetime(2026, 5, 31, 23, 30, tzinfo=shanghai),
+    )
+    CustomerFactory(
+        relationship_manager=rm_a,
+        name="Early June",
+        last_contact_at=dt.datetime(2026, 6, 1, 0, 30, tzinfo=shanghai),
+    )
+    CustomerFactory(relationship_manager=rm_a, name="Never", last_contact_at=None)
+    listed = _listed_names(client_for(rm_a), not_contacted_since="2026-06-01")
+    assert listed == {"Late May", "Never"}
