@@ -23,7 +23,7 @@ class EagerModelChoiceIterator(ModelChoiceIterator):
 
     Django streams them with `queryset.iterator()`, which on PostgreSQL is a server-side
     cursor (`DECLARE ... WITH HOLD`, `FETCH`, `CLOSE`): three round trips and a materialised
-    result, for a list that is never more than a few hundred rows.
+    result, for a list a person picks from (a thousand RMs at the most).
     """
 
     def __iter__(self):
@@ -31,6 +31,22 @@ class EagerModelChoiceIterator(ModelChoiceIterator):
             yield ("", self.field.empty_label)
         for instance in self.queryset.all():
             yield self.choice(instance)
+
+
+_EAGER_ITERATORS: dict[type, type] = {ModelChoiceIterator: EagerModelChoiceIterator}
+
+
+def eager_iterator(iterator_class: type) -> type:
+    """`iterator_class` reading eagerly; a subclass's additions (django-filter's "null"
+    choice, say) are kept, as they call the base iteration through `super()`."""
+    if issubclass(iterator_class, EagerModelChoiceIterator):
+        return iterator_class
+    eager = _EAGER_ITERATORS.get(iterator_class)
+    if eager is None:
+        name = f"Eager{iterator_class.__name__}"
+        eager = type(name, (iterator_class, EagerModelChoiceIterator), {})
+        _EAGER_ITERATORS[iterator_class] = eager
+    return eager
 
 
 class BootstrapFormMixin:
@@ -43,7 +59,7 @@ class BootstrapFormMixin:
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             if isinstance(field, forms.ModelChoiceField):
-                field.iterator = EagerModelChoiceIterator
+                field.iterator = eager_iterator(field.iterator)
                 field.widget.choices = field.choices
             widget = field.widget
             if isinstance(widget, forms.CheckboxInput):

@@ -68,7 +68,10 @@ class SessionIdleRefreshMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
-        self.refresh_seconds = settings.SESSION_REFRESH_SECONDS
+        # Never as long as the timeout itself, or an active session would expire anyway.
+        self.refresh_seconds = max(
+            1, min(settings.SESSION_REFRESH_SECONDS, settings.SESSION_COOKIE_AGE // 10)
+        )
 
     def __call__(self, request):
         response = self.get_response(request)

@@ -7,6 +7,8 @@ import datetime as dt
 import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.db.models.functions import Lower
+from django.db.models.lookups import Contains
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import IsoDateTimeField
@@ -187,8 +189,13 @@ class CustomerFilterSet(FormOncePerProcessMixin, django_filters.FilterSet):
     def filter_not_contacted_since(self, queryset, name, value):
         # Before the local midnight of that day: the same as "date before", but a range an
         # index can serve (a date cast of the column cannot use one).
-        midnight = timezone.make_aware(dt.datetime.combine(value, dt.time.min))
-        return queryset.filter(Q(last_contact_at__isnull=True) | Q(last_contact_at__lt=midnight))
+        never = Q(last_contact_at__isnull=True)
+        try:
+            midnight = timezone.make_aware(dt.datetime.combine(value, dt.time.min))
+            midnight.astimezone(dt.UTC)  # year 1 in local time is before what UTC can hold
+        except (OverflowError, ValueError):
+            return queryset.filter(never)  # nobody was contacted before that day
+        return queryset.filter(never | Q(last_contact_at__lt=midnight))
 
     def filter_past_cadence(self, queryset, name, value):
         """Customers not contacted within their tier's cadence (interactions owns the rule)."""
@@ -218,19 +225,17 @@ class CustomerFilterSet(FormOncePerProcessMixin, django_filters.FilterSet):
         """One or two characters hold no trigram, so the trigram index cannot serve them
         (PostgreSQL then reads the whole index: 0.4 s for a count).
 
-        In a book or a branch, names that contain them, read from the scope's own rows (a
-        case-sensitive match, on purpose: the trigram index is on UPPER(name)). Bank-wide,
+        In a book or a branch, names that contain them in any case, read from the scope's
+        own rows: `LOWER(name)`, on purpose not the trigram index's `UPPER(name)`. Bank-wide
         that would read every name of the bank (2 s at 1,000,000 customers), so there they
         find names that start with them (a surname), a range of the name index.
         """
         user = getattr(self.request, "user", None)
-        bank_wide = user is not None and customer_scope_q(user) is None
+        if user is None or customer_scope_q(user) is not None:
+            return Q(Contains(Lower("name"), term.lower()))
         condition = Q(pk__in=[])
-        for variant in {term, term.upper(), term.capitalize()}:
-            if bank_wide:
-                condition |= Q(name__gte=variant, name__lt=f"{variant}\U0010ffff")
-            else:
-                condition |= Q(name__contains=variant)
+        for variant in {term, term.lower(), term.upper(), term.capitalize()}:
+            condition |= Q(name__gte=variant, name__lt=f"{variant}\U0010ffff")
         return condition
 
     def filter_search(self, queryset, name, value):

@@ -292,3 +292,28 @@ def test_the_customer_filter_form_with_errors_renders_the_same_with_both_rendere
     python, templates = rendered
     assert set(form.errors) == {"value_tier", "completeness_below", "not_contacted_since"}
     assert python == templates
+
+
+def test_model_dropdowns_read_eagerly_and_keep_django_filters_null_choice(rm_a, rm_b):
+    """BootstrapForm reads model choices with one query (no server-side cursor) and keeps
+    what a subclass of the iterator adds, such as django-filter's "null" option."""
+    import django_filters
+
+    from crm_site.forms import BootstrapForm, EagerModelChoiceIterator
+    from customers.models import User
+
+    class ManagerFilter(django_filters.FilterSet):
+        relationship_manager = django_filters.ModelChoiceFilter(
+            queryset=User.objects.filter(pk__in=[rm_a.pk, rm_b.pk]), null_label="Unassigned"
+        )
+
+        class Meta:
+            model = User
+            form = BootstrapForm
+            fields = ["relationship_manager"]
+
+    field = ManagerFilter().form.fields["relationship_manager"]
+    assert issubclass(field.iterator, EagerModelChoiceIterator)
+    labels = [str(label) for _value, label in field.choices]
+    assert labels[:2] == ["---------", "Unassigned"]
+    assert set(labels[2:]) == {str(rm_a), str(rm_b)}

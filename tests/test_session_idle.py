@@ -228,3 +228,11 @@ def test_a_session_just_inside_the_timeout_is_still_signed_in(client_for, rm_a, 
     # then: still signed in, and now good for another full timeout
     assert response.status_code == 200
     assert expire_date(client) > timezone.now() + dt.timedelta(seconds=AGE - 30)
+
+
+def test_the_refresh_never_reaches_the_timeout(settings):
+    """With a one-minute timeout and the default one-minute refresh, an active session would
+    expire: the refresh is held to a tenth of the timeout."""
+    settings.SESSION_COOKIE_AGE = 60
+    settings.SESSION_REFRESH_SECONDS = 60
+    assert SessionIdleRefreshMiddleware(lambda request: None).refresh_seconds == 6

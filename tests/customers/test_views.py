@@ -204,3 +204,23 @@ def test_not_contacted_since_counts_days_in_local_time(client_for, rm_a):
     CustomerFactory(relationship_manager=rm_a, name="Never", last_contact_at=None)
     listed = _listed_names(client_for(rm_a), not_contacted_since="2026-06-01")
     assert listed == {"Late May", "Never"}
+
+
+def test_short_searches_ignore_case(client_for, rm_a, head_office):
+    for name in ("Oliver Smith", "LIU Wei", "liu lan"):
+        CustomerFactory(relationship_manager=rm_a, name=name)
+    book = client_for(rm_a)
+    for term in ("li", "LI", "Li"):
+        assert _listed_names(book, q=term) == {"Oliver Smith", "LIU Wei", "liu lan"}, term
+    bank = client_for(head_office)
+    for term in ("li", "LI", "Li"):
+        assert _listed_names(bank, q=term) == {"LIU Wei", "liu lan"}, term
+
+
+def test_not_contacted_since_the_first_day_of_year_one_is_not_an_error(client_for, rm_a):
+    CustomerFactory(relationship_manager=rm_a, name="Never", last_contact_at=None)
+    response = client_for(rm_a).get(
+        reverse("customers:list"), {"not_contacted_since": "0001-01-01"}
+    )
+    assert response.status_code == 200
+    assert [customer.name for customer in response.context["customers"]] == ["Never"]
