@@ -76,16 +76,17 @@ class SessionIdleRefreshMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         session = getattr(request, "session", None)
-        # No key: an anonymous visitor without a session, or one just signed out.
-        if session is None or not session.session_key:
+        if session is None:
             return response
-        if session.modified:
-            self.stamp(session)  # saved anyway: the window starts now
+        refreshed_at = session.get(self.STAMP)  # loading a gone session clears its key
+        # No key: a visitor without a session, a cookie naming a gone one, or a sign-out.
+        if not session.session_key:
             return response
-        refreshed_at = session.get(self.STAMP)
-        if session.session_key is None:
-            return response  # the cookie named a session that is gone: do not start one
-        if not isinstance(refreshed_at, int) or time.time() - refreshed_at >= self.refresh_seconds:
+        if (
+            session.modified  # saved anyway: the window starts now
+            or not isinstance(refreshed_at, int)
+            or time.time() - refreshed_at >= self.refresh_seconds
+        ):
             self.stamp(session)  # marks it modified: SessionMiddleware saves it
         return response
 

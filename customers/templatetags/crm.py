@@ -23,7 +23,8 @@ def money(amount, currency="CNY"):
     """`CNY 1,234,567.89`: a Decimal amount with its currency, never a float."""
     if amount is None:
         return "—"
-    return format_html("{}&nbsp;{}", currency, _grouped(amount))
+    # The grouped digits hold nothing to escape; an f-string, as the list calls this per row.
+    return mark_safe(f"{escape(currency)}&nbsp;{_grouped(amount)}")  # noqa: S308
 
 
 def _grouped(amount) -> str:
@@ -100,11 +101,8 @@ def customer_rows(customers, selectable=False) -> SafeString:
     """
     detail_url = reverse("customers:detail", args=[_PK_SENTINEL])
     type_labels = {value: escape(label) for value, label in CustomerType.choices}
-    tier_badges = {
-        value: f'<span class="badge tier-badge-{value}">{escape(label)}</span>'
-        for value, label in ValueTier.choices
-    }
-    not_scored = f'<span class="badge text-bg-light">{escape(_("Not scored"))}</span>'
+    tier_badges = {value: tier_badge(value, label) for value, label in ValueTier.choices}
+    not_scored = tier_badge("", "")
     unassigned = escape(_("Unassigned"))
     select_label = _("Select %(name)s")
     short_date = formats.get_format("SHORT_DATE_FORMAT")
@@ -121,11 +119,6 @@ def customer_rows(customers, selectable=False) -> SafeString:
         )
         manager = customer.relationship_manager
         contacted = customer.last_contact_at
-        aum = (
-            f"{escape(customer.currency)}&nbsp;{_grouped(customer.aum)}"
-            if customer.aum is not None
-            else "—"
-        )
         rows.append(
             f"<tr>{checkbox}"
             f'<td><a href="{detail_url.replace(_PK_SENTINEL, str(customer.pk))}">{name}</a>\n'
@@ -134,7 +127,8 @@ def customer_rows(customers, selectable=False) -> SafeString:
             f"</small></td>"
             f'<td class="d-none d-md-table-cell">{escape(customer.customer_number)}</td>'
             f"<td>{tier_badges.get(customer.value_tier, not_scored)}</td>"
-            f'<td class="text-end d-none d-sm-table-cell">{aum}</td>'
+            f'<td class="text-end d-none d-sm-table-cell">'
+            f"{money(customer.aum, customer.currency)}</td>"
             f'<td class="d-none d-lg-table-cell">'
             f"{escape(mask_phone(customer.phone)) if customer.phone else '—'}</td>"
             f'<td class="d-none d-lg-table-cell">'
