@@ -3,13 +3,23 @@ query of the request needs it."""
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import ValidationError
+
+from crm_site.db import CompiledQuery
+
+# Read on every request: compiled once per process.
+_USER_WITH_BRANCH = CompiledQuery(
+    lambda pk: get_user_model()._default_manager.select_related("branch").filter(pk=pk), int
+)
 
 
 class StaffBackend(ModelBackend):
     def get_user(self, user_id):
-        user_model = get_user_model()
         try:
-            user = user_model._default_manager.select_related("branch").get(pk=user_id)
-        except user_model.DoesNotExist:
+            user_id = int(get_user_model()._meta.pk.to_python(user_id))
+        except (TypeError, ValueError, ValidationError):
             return None
-        return user if self.user_can_authenticate(user) else None
+        users = _USER_WITH_BRANCH.objects(user_id)
+        if not users:
+            return None
+        return users[0] if self.user_can_authenticate(users[0]) else None

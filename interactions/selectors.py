@@ -20,6 +20,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm_site.db import CompiledQuery
 from customers.models import AuditEntry, Customer, KeyContact, User
 from segmentation.choices import ValueTier
 from segmentation.selectors import contact_cadence_days
@@ -337,18 +338,25 @@ def customer_service_summary(*, customer: Customer) -> CustomerServiceSummary:
 BADGE_MAX = 9
 
 
+# On every page: compiled once per process (`CompiledQuery`).
+_UNREAD_NOTIFICATIONS = CompiledQuery(
+    lambda recipient_id: (
+        Notification.objects.filter(recipient_id=recipient_id, read_at__isnull=True)
+        .select_related("customer")
+        .only("id", "message", "created_at", "customer__name")
+        .order_by("-created_at", "-id")[: BADGE_MAX + 1]
+    ),
+    int,
+)
+
+
 def unread_notifications(*, user: User, shown: int = 5) -> tuple[str, list[Notification]]:
     """The header badge ("3", or "9+" past BADGE_MAX) and the newest unread notifications.
 
     One query on every page, whatever the number of unread notifications, loading only what
     the header shows (a customer row has 55 columns; selecting them all tripled its cost).
     """
-    unread = list(
-        Notification.objects.filter(recipient=user, read_at__isnull=True)
-        .select_related("customer")
-        .only("id", "message", "created_at", "customer__name")
-        .order_by("-created_at", "-id")[: BADGE_MAX + 1]
-    )
+    unread = _UNREAD_NOTIFICATIONS.objects(user.pk)
     badge = f"{BADGE_MAX}+" if len(unread) > BADGE_MAX else (str(len(unread)) if unread else "")
     return badge, unread[:shown]
 

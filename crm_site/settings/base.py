@@ -190,6 +190,8 @@ STORAGES = {
 }
 
 # --- Sessions and security ---------------------------------------------------------------
+# Django's database sessions, read without compiling the query on every page.
+SESSION_ENGINE = "crm_site.sessions"
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=15 * 60)
 # The age above is an idle timeout, not an absolute one: an active session is saved again at
 # most this often (crm_site.security.SessionIdleRefreshMiddleware), not on every request.

@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from crm_site.db import CompiledQuery
+
 from ..choices import Role
 
 __all__ = ["Branch", "CustomerScopedQuerySet", "User", "customer_scope_q"]
@@ -138,13 +140,19 @@ def _team_customer_ids(user) -> list[int]:
     """Customers the user serves as a secondary RM; loaded once per user object (request)."""
     cached = getattr(user, "_team_customer_ids", None)
     if cached is None:
-        from .customer import CustomerTeamMember
-
-        cached = list(
-            CustomerTeamMember.objects.filter(member=user).values_list("customer_id", flat=True)
-        )
+        cached = [customer_id for (customer_id,) in _TEAM_CUSTOMER_IDS.rows(user.pk)]
         user._team_customer_ids = cached
     return cached
+
+
+def _team_members(member_id):
+    from .customer import CustomerTeamMember
+
+    return CustomerTeamMember.objects.filter(member_id=member_id).values_list("customer_id")
+
+
+# Read for every RM's page: compiled once per process.
+_TEAM_CUSTOMER_IDS = CompiledQuery(_team_members, int)
 
 
 class CustomerScopedQuerySet(models.QuerySet):

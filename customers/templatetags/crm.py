@@ -1,5 +1,6 @@
 """Template helpers shared by every page: money, tiers, masking."""
 
+import functools
 from decimal import Decimal
 from html import escape  # the stdlib's: Django's own adds a lazy-string check per call
 
@@ -8,6 +9,7 @@ from django.urls import reverse
 from django.utils import dateformat, formats, timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from customers.choices import ContactChannel, CustomerType
@@ -86,6 +88,14 @@ def consents(customer):
     ]
 
 
+@functools.lru_cache(maxsize=2048)
+def _short_date(day, date_format: str, language: str | None) -> str:
+    """A day in the active language's short format (`language` is part of the cache key,
+    as a format may name the month). Django's formatter parses the format again for every
+    value, a tenth of the rows' cost; this runs once per day, format and language."""
+    return dateformat.format(day, date_format)
+
+
 # A sentinel primary key, swapped for each row's: one reverse() for the whole table.
 _PK_SENTINEL = "987654321987654321"
 
@@ -107,6 +117,7 @@ def customer_rows(customers, selectable=False) -> SafeString:
     select_label = _("Select %(name)s")
     short_date = formats.get_format("SHORT_DATE_FORMAT")
     zone = timezone.get_current_timezone()
+    language = get_language()
     rows = []
     for customer in customers:
         name = escape(customer.name)
@@ -119,6 +130,11 @@ def customer_rows(customers, selectable=False) -> SafeString:
         )
         manager = customer.relationship_manager
         contacted = customer.last_contact_at
+        contacted_on = (
+            _short_date(contacted.astimezone(zone).date(), short_date, language)
+            if contacted
+            else "—"
+        )
         rows.append(
             f"<tr>{checkbox}"
             f'<td><a href="{detail_url.replace(_PK_SENTINEL, str(customer.pk))}">{name}</a>\n'
@@ -134,7 +150,6 @@ def customer_rows(customers, selectable=False) -> SafeString:
             f'<td class="d-none d-lg-table-cell">'
             f"{escape(str(manager)) if manager is not None else unassigned}</td>"
             f'<td class="d-none d-md-table-cell">'
-            f"{dateformat.format(contacted.astimezone(zone), short_date) if contacted else '—'}"
-            f"</td></tr>"
+            f"{contacted_on}</td></tr>"
         )
     return mark_safe("\n".join(rows))  # noqa: S308 - every value in the rows is escaped

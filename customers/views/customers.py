@@ -21,7 +21,7 @@ from interactions.selectors import (
 )
 from segmentation.selectors import customer_segmentation
 
-from ..filtersets import CustomerFilterSet
+from ..filtersets import MANAGER_NAME_COLUMNS, CustomerFilterSet
 from ..forms import CustomerProfileForm, ReassignForm
 from ..masking import mask_id_number, mask_phone
 from ..models import Customer
@@ -108,6 +108,8 @@ class CustomerListView(ScopedViewMixin, TemplateView):
             page_size=LIST_PAGE_SIZE,
             after=self.request.GET.get("after"),
             before=self.request.GET.get("before"),
+            # A name search is tested on the scope's name index, before any row is read.
+            keys_first=bool(filterset.is_bound and filterset.form.cleaned_data.get("q")),
         )
         query = self.request.GET.copy()
         for key in ("after", "before"):
@@ -127,6 +129,8 @@ class CustomerListView(ScopedViewMixin, TemplateView):
         if user.is_branch_head or (user.is_head_office and branch):
             reassign_form = ReassignForm(user=user)
             to_manager = reassign_form.fields["to_manager"]
+            # Only what the labels show ("RM · branch"): this form is shown, never submitted here.
+            to_manager.queryset = to_manager.queryset.only(*MANAGER_NAME_COLUMNS, "branch__name")
             if branch:
                 to_manager.queryset = to_manager.queryset.filter(branch=branch)
             # Sent with the bulk form below the table (`form=`), not the filter form.
