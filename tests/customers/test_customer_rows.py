@@ -204,6 +204,19 @@ def test_the_tag_shows_the_local_date_of_the_last_contact():
     assert cells(customer_rows([customer]))[-1] == "—"
 
 
+def test_the_date_follows_the_language_of_each_request():
+    """Dates are formatted once per day and kept; the language is part of what is kept."""
+    customer = Customer(pk=7, name="x", customer_number="C1", last_contact_at=CONTACTED)
+    with translation.override("zh-hans"):
+        chinese = cells(customer_rows([customer]))[-1]
+    with translation.override("en"):
+        english = cells(customer_rows([customer]))[-1]
+    with translation.override("zh-hans"):
+        assert cells(customer_rows([customer]))[-1] == chinese
+    assert english == "03/02/2026"
+    assert chinese != english and "2026" in chinese
+
+
 def test_the_tag_masks_the_phone_and_never_writes_it_whole():
     customer = Customer(pk=7, name="x", customer_number="C1", phone="13912345678")
     html = customer_rows([customer])

@@ -192,3 +192,36 @@ def test_the_list_page_refuses_another_branchs_rm(client_for, head_x, head_y, rm
     assert response.status_code == 200
     assert "Select a valid choice" in page
     assert f'value="{rm_y.pk}" selected' not in select_html(page, "relationship_manager")
+
+
+def test_each_filterset_has_its_own_filters_bound_to_it(head_x, head_y):
+    """Filters are copied one by one, not deep-copied: each FilterSet still gets its own,
+    pointing back at it, and a request's querysets stay in that request's copies."""
+    first, second = filterset_for(head_x, {"q": "王"}), filterset_for(head_y, {"q": "李"})
+    for name, filter_ in first.filters.items():
+        other = second.filters[name]
+        assert filter_ is not other and filter_.extra is not other.extra
+        assert filter_.parent is first and other.parent is second
+    # a filter by method runs the method of its own FilterSet
+    assert first.filters["q"].filter.f is first.filters["q"]
+    assert second.filters["q"].filter.f is second.filters["q"]
+    # building a model-choice field writes the request's queryset into that copy only
+    first.filters["relationship_manager"].field  # noqa: B018 - builds the field
+    declared = CustomerFilterSet.base_filters["relationship_manager"]
+    assert callable(declared.extra["queryset"])
+    assert "_field" not in declared.__dict__
+
+
+def test_an_invalid_field_marks_only_its_own_form(head_x):
+    """Form fields share their choices between forms, never their widgets' attributes."""
+    invalid = filterset_for(head_x, {"completeness_below": "lots"})
+    assert not invalid.form.is_valid()
+    assert "is-invalid" in invalid.form.fields["completeness_below"].widget.attrs["class"]
+
+    valid = filterset_for(head_x, {"completeness_below": "40"})
+    assert valid.form.is_valid()
+    assert "is-invalid" not in valid.form.fields["completeness_below"].widget.attrs["class"]
+    assert list(valid.form.fields["value_tier"].choices) == list(
+        invalid.form.fields["value_tier"].choices
+    )
+    assert valid.form.fields["value_tier"].widget is not invalid.form.fields["value_tier"].widget

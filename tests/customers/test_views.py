@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
+from customers.models import Customer
 from segmentation.choices import ValueTier
 from tests.customers.factories import BalanceSnapshotFactory, CustomerFactory
 from tests.interactions.factories import InteractionFactory
@@ -125,6 +126,37 @@ def test_keyset_pages_cover_every_customer_once_in_order(client_for, rm_a, sort)
     back_cursor = last.context["page"].previous_cursor
     previous = client.get(url, {"sort": sort, "before": back_cursor}).context["customers"]
     assert [c.pk for c in previous] == seen[-35:-10]
+
+
+@pytest.mark.parametrize("sort", ["name", "-aum"])
+def test_a_name_search_pages_through_its_matches_in_order(
+    client_for, rm_a, sort, django_assert_num_queries
+):
+    """A search reads each page's keys first (`keys_first`): the same rows, in the same
+    order, forward and back, as a plain page would hold."""
+    # given: 40 customers named 王…, with ties, among 20 others
+    for index in range(40):
+        CustomerFactory(relationship_manager=rm_a, name=f"王{index % 6}", aum=(index % 4) * 100)
+    CustomerFactory.create_batch(20, relationship_manager=rm_a, name="李四")
+    client = client_for(rm_a)
+    url = reverse("customers:list")
+    expected = list(
+        Customer.objects.filter(relationship_manager=rm_a, name__startswith="王")
+        .order_by(*(["name", "id"] if sort == "name" else ["-aum", "-id"]))
+        .values_list("pk", flat=True)
+    )
+    # when: paging through the search
+    seen, last = _walk(client, url, {"q": "王", "sort": sort})
+    # then: every match once, in the list's order, counted
+    assert seen == expected
+    assert last.context["page"].count == 40
+    back = client.get(
+        url, {"q": "王", "sort": sort, "before": last.context["page"].previous_cursor}
+    )
+    assert [c.pk for c in back.context["customers"]] == expected[:25]
+    # and a searched page costs what any page costs
+    with django_assert_num_queries(6):
+        client.get(url, {"q": "王", "sort": sort})
 
 
 def test_malformed_cursor_shows_the_first_page(client_for, rm_a, customer_a):
