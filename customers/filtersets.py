@@ -20,7 +20,7 @@ from segmentation.choices import AbcClass, Quadrant, ValueTier, WealthLevel
 
 from .choices import CustomerType, RiskAppetite, Role
 from .models import Branch, Customer, User
-from .models.organisation import customer_scope_q
+from .models.organisation import customer_scope_q, scope_branch_ids
 from .pinyin import pinyin_search_key
 
 __all__ = ["CustomerFilterSet", "UtcIsoDateTimeField", "UtcIsoDateTimeFilter"]
@@ -63,6 +63,9 @@ def _visible_relationship_managers(request):
         return managers
     if user.branch_id is None:
         return managers.filter(pk=user.pk)
+    if user.is_branch_head:
+        # The ids of the branch head's branches, read for their scope already: no join.
+        return managers.filter(branch_id__in=scope_branch_ids(user))
     return managers.filter(branch__path__startswith=user.branch.path)
 
 

@@ -21,6 +21,7 @@ from .models import (
     Reassignment,
     RelatedParty,
     User,
+    scope_branch_ids,
 )
 from .profile import completeness, facts_worth_learning
 
@@ -203,7 +204,7 @@ def managers_in_scope(user):
         return managers
     if not user.is_branch_head or user.branch_id is None:
         return managers.none()
-    return managers.filter(branch__path__startswith=user.branch.path)
+    return managers.filter(branch_id__in=scope_branch_ids(user))
 
 
 def assignable_managers(user):

@@ -24,7 +24,14 @@ from .integration import (
     IntegrationKey,
     Transaction,
 )
-from .organisation import Branch, CustomerQuerySet, CustomerScopedQuerySet, User, customer_scope_q
+from .organisation import (
+    Branch,
+    CustomerQuerySet,
+    CustomerScopedQuerySet,
+    User,
+    customer_scope_q,
+    scope_branch_ids,
+)
 
 __all__ = [
     "CONSENT_FIELDS",
@@ -53,5 +60,6 @@ __all__ = [
     "Transaction",
     "User",
     "customer_scope_q",
+    "scope_branch_ids",
     "money_field",
 ]

@@ -11,7 +11,7 @@ from crm_site.db import CompiledQuery
 
 from ..choices import Role
 
-__all__ = ["Branch", "CustomerScopedQuerySet", "User", "customer_scope_q"]
+__all__ = ["Branch", "CustomerScopedQuerySet", "User", "customer_scope_q", "scope_branch_ids"]
 
 
 class Branch(models.Model):
@@ -109,7 +109,7 @@ def customer_scope_q(user, prefix: str = "") -> Q | None:
         if user.branch_id is None:
             # A branch head without a branch sees nothing; an integration without one is bank-wide.
             return None if user.role == Role.INTEGRATION else Q(pk__in=[])
-        return Q(**{f"{prefix}branch_id__in": _scope_branch_ids(user)})
+        return Q(**{f"{prefix}branch_id__in": scope_branch_ids(user)})
     own_book = Q(**{f"{prefix}relationship_manager": user})
     team_customer_ids = _team_customer_ids(user)
     if team_customer_ids:
@@ -119,7 +119,7 @@ def customer_scope_q(user, prefix: str = "") -> Q | None:
     return own_book
 
 
-def _scope_branch_ids(user) -> list[int]:
+def scope_branch_ids(user) -> list[int]:
     """The user's branch and every branch below it; loaded once per user object (request).
 
     A list of ids rather than a join on the branch path: with `branch_id = ANY(...)` the
