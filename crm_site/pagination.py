@@ -116,6 +116,8 @@ def keyset_page(
         rows.reverse()
 
     def key(row) -> str:
+        if isinstance(row, dict):  # a `values()` queryset
+            return _encode([row[field] for field in fields])
         return _encode([getattr(row, field) for field in fields])
 
     if forward:

@@ -107,7 +107,8 @@ def customer_rows(customers, selectable=False) -> SafeString:
     The list is the page every RM opens first, and at 25 rows the template engine's
     per-cell tags, filters and lookups cost more CPU than the whole rest of the request.
     Here every value is escaped once and the row is one f-string. `customers` are the list
-    view's rows (their `relationship_manager` selected with them).
+    view's rows (`ListedCustomer`, whose `relationship_manager` is the RM's name), or
+    customers with their RM.
     """
     detail_url = reverse("customers:detail", args=[_PK_SENTINEL])
     type_labels = {value: escape(label) for value, label in CustomerType.choices}

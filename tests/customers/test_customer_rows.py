@@ -14,6 +14,7 @@ from django.utils.html import escape
 from customers.choices import CustomerType
 from customers.models import Customer
 from customers.templatetags.crm import customer_rows, money
+from customers.views.customers import LIST_COLUMNS, ListedCustomer
 from segmentation.choices import ValueTier
 from tests.customers.factories import CustomerFactory
 
@@ -260,3 +261,23 @@ def test_the_tag_writes_one_row_per_customer_in_order(rm_a):
     assert html.count("<tr>") == 3 and html.count("</tr>") == 3
     links = [html.index(f'href="/customers/{customer.pk}/"') for customer in customers]
     assert links == sorted(links)
+
+
+@pytest.mark.parametrize(("first", "last"), [("Lei", "Li"), ("", ""), ("Lei", ""), ("", "Li")])
+def test_a_listed_row_names_the_rm_as_everywhere_else(rm_a, first, last):
+    """The list reads its rows as values (`ListedCustomer`); the RM's name there is the one
+    `str(user)` gives on every other page."""
+    rm_a.first_name, rm_a.last_name = first, last
+    rm_a.save()
+    customer = CustomerFactory(relationship_manager=rm_a, branch=rm_a.branch)
+    orphan = CustomerFactory(relationship_manager=None, branch=rm_a.branch)
+    rows = {
+        row["id"]: ListedCustomer.from_values(row)
+        for row in Customer.objects.filter(pk__in=[customer.pk, orphan.pk]).values(*LIST_COLUMNS)
+    }
+    assert rows[customer.pk].relationship_manager == str(rm_a)
+    assert rows[orphan.pk].relationship_manager is None
+    assert rows[customer.pk].pk == customer.pk
+    html = customer_rows(list(rows.values()))
+    assert f">{escape(str(rm_a))}</td>" in row_for(html, customer)
+    assert ">Unassigned</td>" in row_for(html, orphan)
