@@ -81,6 +81,7 @@ def keyset_page(
     after: str | None = None,
     before: str | None = None,
     keys_first: bool = False,
+    columns: list[str] | None = None,
 ) -> KeysetPage:
     """One page of `queryset` in `ordering` (which must end with a unique field, e.g. "id").
 
@@ -92,6 +93,10 @@ def keyset_page(
     index alone. A branch head's one-character name search that matches nobody read all
     20,000 of the branch's rows from the table (120 ms); from the branch's name index it
     takes 6 ms. For a plain page it costs a little more, so it is the caller's choice.
+
+    `columns` reads the rows as `values(*columns)` (dicts). Only the rows: the count and the
+    keys stay on `queryset`, without the joins a related column would add (through a join
+    the count could not come from an index alone: 1 ms became 15 ms for a branch).
     """
     fields = [field.lstrip("-") for field in ordering]
     forward = before is None
@@ -106,10 +111,11 @@ def keyset_page(
     if not forward and cursor is not None:
         reverse = [field[1:] if field.startswith("-") else f"-{field}" for field in ordering]
         page = page.order_by(*reverse)
+    selected = page.values(*columns) if columns else page
     if keys_first:
-        rows = list(page.filter(pk__in=page.values("pk")[: page_size + 1]))
+        rows = list(selected.filter(pk__in=page.values("pk")[: page_size + 1]))
     else:
-        rows = list(page[: page_size + 1])
+        rows = list(selected[: page_size + 1])
     has_more = len(rows) > page_size
     rows = rows[:page_size]
     if not forward and cursor is not None:

@@ -156,7 +156,8 @@ class CustomerListView(ScopedViewMixin, TemplateView):
         customers = filterset.qs if filterset.is_bound else filterset.queryset
         sort = self.request.GET.get("sort", "name")
         page = keyset_page(
-            customers.values(*LIST_COLUMNS),
+            customers,
+            columns=LIST_COLUMNS,
             ordering=LIST_ORDERINGS.get(sort, LIST_ORDERINGS["name"]),
             page_size=LIST_PAGE_SIZE,
             after=self.request.GET.get("after"),

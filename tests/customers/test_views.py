@@ -3,6 +3,8 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from customers.models import Customer
@@ -106,6 +108,24 @@ def _walk(client, url, params, direction="after"):
         cursor = page.next_cursor if direction == "after" else page.previous_cursor
         if not cursor:
             return seen, response
+
+
+@pytest.mark.parametrize("params", [{}, {"q": "王"}])
+def test_the_count_and_the_searched_keys_read_no_join(client_for, rm_a, params):
+    """The rows show the RM's name (a join to the staff table); the count and the searched
+    page's keys must not carry that join, or PostgreSQL cannot read them from an index
+    alone (a branch's count went from 1 ms to 15 ms)."""
+    CustomerFactory.create_batch(30, relationship_manager=rm_a, name="王五")
+    client = client_for(rm_a)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("customers:list"), params)
+    assert response.context["page"].count == 30
+    (count,) = [q["sql"] for q in queries if q["sql"].startswith("SELECT COUNT(*)")]
+    assert "JOIN" not in count
+    (page,) = [q["sql"] for q in queries if '"customers_customer"."name" AS "name"' in q["sql"]]
+    if params:
+        keys = page[page.index("IN (SELECT") :]
+        assert "JOIN" not in keys
 
 
 @pytest.mark.parametrize("sort", ["name", "-aum", "customer_number"])
