@@ -18,6 +18,7 @@ __all__ = [
     "EagerModelChoiceIterator",
     "PythonWidgetRenderer",
     "apply_validation_errors",
+    "list_instances",
 ]
 
 
@@ -32,8 +33,18 @@ class EagerModelChoiceIterator(ModelChoiceIterator):
     def __iter__(self):
         if self.field.empty_label is not None:
             yield ("", self.field.empty_label)
-        for instance in self.queryset.all():
+        listed = getattr(self.field, "listed_instances", None)
+        for instance in self.queryset.all() if listed is None else listed:
             yield self.choice(instance)
+
+
+def list_instances(field: forms.ModelChoiceField, instances: list) -> None:
+    """Show `instances` as the dropdown's choices instead of reading its queryset again:
+    for two dropdowns of one page that list the same rows (a branch head's RMs, to filter
+    by and to reassign to). They must be the queryset's rows; a submitted value is still
+    checked against the queryset."""
+    field.listed_instances = instances
+    field.widget.choices = field.choices
 
 
 _EAGER_ITERATORS: dict[type, type] = {ModelChoiceIterator: EagerModelChoiceIterator}

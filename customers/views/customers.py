@@ -16,7 +16,7 @@ from django.views import View
 from django.views.generic import DetailView, TemplateView, UpdateView
 
 from campaigns.selectors import customer_marketing
-from crm_site.forms import apply_validation_errors
+from crm_site.forms import apply_validation_errors, list_instances
 from crm_site.pagination import keyset_page
 from interactions.selectors import (
     TIMELINE_KINDS,
@@ -190,6 +190,12 @@ class CustomerListView(ScopedViewMixin, TemplateView):
             # Sent with the bulk form below the table (`form=`), not the filter form.
             to_manager.widget.attrs.update(id="bulk-to-manager", form="bulk-reassign")
             context["reassign_form"] = reassign_form
+            if user.is_branch_head:
+                # The RMs one may filter by are those one may reassign to (the active RMs of
+                # the branch head's branches): read once for both dropdowns.
+                managers = list(to_manager.queryset)
+                list_instances(to_manager, managers)
+                list_instances(filterset.form.fields["relationship_manager"], managers)
         return context
 
 

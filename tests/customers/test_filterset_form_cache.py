@@ -6,7 +6,9 @@ another branch's RMs, whoever used the form before them.
 import re
 
 import pytest
+from django.db import connection
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from customers.api.filtersets import CustomerApiFilterSet
@@ -225,3 +227,23 @@ def test_an_invalid_field_marks_only_its_own_form(head_x):
         invalid.form.fields["value_tier"].choices
     )
     assert valid.form.fields["value_tier"].widget is not invalid.form.fields["value_tier"].widget
+
+
+def test_a_branch_heads_two_rm_dropdowns_offer_the_same_rms_read_once(
+    client_for, head_city, head_x, rm_a, rm_b, rm_x2, rm_y, city_branch
+):
+    """The list's RM filter and its bulk-reassign dropdown offer one list of RMs (the active
+    RMs of the head's branches), read with one query; naming another RM is still refused."""
+    UserFactory(
+        username="gone", branch=city_branch, role=Role.RELATIONSHIP_MANAGER, is_active=False
+    )
+    client = client_for(head_city)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("customers:list")).content.decode()
+    expected = {str(rm_a.pk), str(rm_b.pk), str(rm_x2.pk)}
+    assert option_values(select_html(page, "relationship_manager")) == expected
+    assert option_values(select_html(page, "to_manager")) == expected
+    staff_reads = [q["sql"] for q in queries if '"customers_user"."role" = ' in q["sql"]]
+    assert len(staff_reads) == 1
+    refused = client.get(reverse("customers:list"), {"relationship_manager": rm_y.pk})
+    assert "Select a valid choice" in refused.content.decode()
