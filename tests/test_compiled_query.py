@@ -19,7 +19,7 @@ from crm_site.db import CompiledQuery
 from customers.backends import StaffBackend
 from customers.choices import Role
 from customers.models import User
-from customers.models.organisation import _team_customer_ids
+from customers.models.organisation import _team_customer_ids, scope_branch_ids
 from interactions.models import Notification
 from interactions.selectors import unread_notifications
 from segmentation.choices import RunTrigger
@@ -174,3 +174,15 @@ def test_the_signed_in_user_is_loaded_with_the_branch_and_must_be_active():
     assert backend.get_user(user.pk) is None
     assert backend.get_user(10**9) is None
     assert backend.get_user("not-a-number") is None
+
+
+def test_a_branch_heads_branches_are_theirs_and_below_wildcards_matching_only_themselves():
+    under_score = BranchFactory(code="A_1", name="A_1 branch", parent=None)
+    below = BranchFactory(code="A_1-1", name="below", parent=under_score)
+    lookalike = BranchFactory(code="AB1", name="look-alike", parent=None)
+    percent = BranchFactory(code="A%", name="percent", parent=None)
+    head = UserFactory(role=Role.BRANCH_HEAD, branch=under_score)
+    assert sorted(scope_branch_ids(head)) == sorted([under_score.pk, below.pk])
+    assert lookalike.pk not in scope_branch_ids(head)
+    other_head = UserFactory(role=Role.BRANCH_HEAD, branch=percent)
+    assert scope_branch_ids(other_head) == [percent.pk]
