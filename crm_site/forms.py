@@ -1,6 +1,7 @@
 """Form helpers shared by every app."""
 
 import copy
+from html import escape  # the stdlib's, for plain strings: what Django's escape() returns
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -210,6 +211,8 @@ def _stock_options(widget: dict) -> bool:
 
 def _text(value) -> str:
     """`{{ value }}` in a template: local time, localized, escaped."""
+    if type(value) is str:  # most labels: nothing to localize (and not already safe)
+        return escape(value)
     return conditional_escape(localize(template_localtime(value)))
 
 

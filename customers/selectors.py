@@ -9,9 +9,12 @@ from decimal import Decimal
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from crm_site.db import CompiledQuery
+
 from .choices import ChangeRequestStatus, ProductType, RelationType, Role
 from .models import (
     BalanceSnapshot,
+    Branch,
     ChangeRequest,
     CreditLine,
     Customer,
@@ -27,6 +30,7 @@ from .profile import completeness, facts_worth_learning
 
 __all__ = [
     "AumSparkline",
+    "all_branches",
     "assignable_managers",
     "managers_in_scope",
     "team_member_candidates",
@@ -205,6 +209,16 @@ def managers_in_scope(user):
     if not user.is_branch_head or user.branch_id is None:
         return managers.none()
     return managers.filter(branch_id__in=scope_branch_ids(user))
+
+
+# Head office's branch dropdown is on every page of its customer list.
+_ALL_BRANCHES = CompiledQuery(lambda: Branch.objects.only("id", "name", "path"))
+
+
+def all_branches() -> list[Branch]:
+    """Every branch of the bank, in the order of their paths (a city branch, then its
+    sub-branches), read without compiling the query each time."""
+    return _ALL_BRANCHES.objects()
 
 
 def assignable_managers(user):

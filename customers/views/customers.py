@@ -29,7 +29,7 @@ from ..filtersets import MANAGER_NAME_COLUMNS, CustomerFilterSet
 from ..forms import CustomerProfileForm, ReassignForm
 from ..masking import mask_id_number, mask_phone
 from ..models import Customer
-from ..selectors import customer_aum_sparkline, customer_profile
+from ..selectors import all_branches, customer_aum_sparkline, customer_profile
 from ..services import REVEALABLE_FIELDS, customer_field_reveal, customer_profile_update
 
 __all__ = [
@@ -176,6 +176,10 @@ class CustomerListView(ScopedViewMixin, TemplateView):
             query_without_page=query.urlencode(),
         )
         user = self.request.user
+        if user.is_head_office:
+            # Every branch (a dropdown on each of head office's list pages), read once
+            # compiled; a submitted branch is still checked against the filter's queryset.
+            list_instances(filterset.form.fields["branch"], all_branches())
         # Bulk reassignment lists the RMs one can give customers to: a branch head's, or for
         # head office those of the branch being filtered (a bank-wide list of every RM would
         # cost more to render than the page itself).

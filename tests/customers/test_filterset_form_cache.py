@@ -14,8 +14,8 @@ from django.urls import reverse
 from customers.api.filtersets import CustomerApiFilterSet
 from customers.choices import Role
 from customers.filtersets import CustomerFilterSet
-from customers.models import Customer
-from tests.customers.factories import UserFactory
+from customers.models import Branch, Customer
+from tests.customers.factories import BranchFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -247,3 +247,19 @@ def test_a_branch_heads_two_rm_dropdowns_offer_the_same_rms_read_once(
     assert len(staff_reads) == 1
     refused = client.get(reverse("customers:list"), {"relationship_manager": rm_y.pk})
     assert "Select a valid choice" in refused.content.decode()
+
+
+def test_head_offices_branch_dropdown_offers_every_branch_in_path_order(
+    client_for, head_office, city_branch, branch_x, branch_x2, branch_y, customer_y
+):
+    client = client_for(head_office)
+    page = client.get(reverse("customers:list")).content.decode()
+    offered = re.findall(r'<option value="(\d+)"', select_html(page, "branch"))
+    paths = list(Branch.objects.order_by("path").values_list("pk", flat=True))
+    assert offered == [str(pk) for pk in paths]
+    # a branch opened a moment ago is offered on the next page, and filtering by it works
+    opened = BranchFactory(code="SH99", name="New Sub-branch", parent=city_branch)
+    page = client.get(reverse("customers:list")).content.decode()
+    assert str(opened.pk) in option_values(select_html(page, "branch"))
+    listed = client.get(reverse("customers:list"), {"branch": branch_y.pk}).context["customers"]
+    assert [customer.pk for customer in listed] == [customer_y.pk]
