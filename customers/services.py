@@ -46,6 +46,7 @@ from .validators import (
 __all__ = [
     "ConcurrentEditError",
     "audit_created",
+    "audit_updated",
     "audit_purge_allowed",
     "audit_record",
     "audited_customer_writes",
@@ -198,6 +199,28 @@ def audit_created(
     )
 
 
+def audit_updated(
+    *,
+    acting_user: User | None,
+    instance: models.Model,
+    customer: Customer | None,
+    before: Mapping[str, Any],
+) -> dict[str, tuple[Any, Any]]:
+    """Save the fields of `instance` that differ from `before` (each field's value before
+    the edit) and audit their old and new values. Returns the changes; none writes nothing."""
+    changes = _field_changes(before, instance, before)
+    if changes:
+        instance.save(update_fields=list(changes))
+        audit_record(
+            acting_user=acting_user,
+            action=AuditAction.UPDATE,
+            instance=instance,
+            customer=customer,
+            changes=changes,
+        )
+    return changes
+
+
 # --- Validation --------------------------------------------------------------------------
 
 
@@ -254,11 +277,11 @@ def _full_clean(customer: Customer) -> None:
         raise ValidationError(errors)
 
 
-def _field_changes(before: Mapping[str, Any], customer: Customer, fields: Iterable[str]):
+def _field_changes(before: Mapping[str, Any], instance: models.Model, fields: Iterable[str]):
     return {
-        field: (before[field], getattr(customer, field))
+        field: (before[field], getattr(instance, field))
         for field in fields
-        if before[field] != getattr(customer, field)
+        if before[field] != getattr(instance, field)
     }
 
 
@@ -831,20 +854,8 @@ def key_contact_update(*, acting_user: User, contact: KeyContact, **fields: Any)
     for field, value in fields.items():
         setattr(contact, field, value)
     _key_contact_clean(contact)
-    changed = {
-        field: (before[field], getattr(contact, field))
-        for field in fields
-        if before[field] != getattr(contact, field)
-    }
-    if not changed:
-        return contact
-    contact.save(update_fields=list(changed))
-    audit_record(
-        acting_user=acting_user,
-        action=AuditAction.UPDATE,
-        instance=contact,
-        customer=contact.customer,
-        changes=changed,
+    audit_updated(
+        acting_user=acting_user, instance=contact, customer=contact.customer, before=before
     )
     return contact
 
@@ -897,21 +908,7 @@ def related_party_update(
                 {"relation_type": _("These customers are already linked so.")}
             ) from error
         raise
-    changed = {
-        field: (old, getattr(link, field))
-        for field, old in before.items()
-        if old != getattr(link, field)
-    }
-    if not changed:
-        return link
-    link.save(update_fields=list(changed))
-    audit_record(
-        acting_user=acting_user,
-        action=AuditAction.UPDATE,
-        instance=link,
-        customer=link.customer,
-        changes=changed,
-    )
+    audit_updated(acting_user=acting_user, instance=link, customer=link.customer, before=before)
     return link
 
 

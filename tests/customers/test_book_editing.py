@@ -160,6 +160,12 @@ def test_related_party_update_is_audited(rm_a, link):
     }
 
 
+def test_unchanged_related_party_writes_nothing(rm_a, link):
+    # a note of blanks is the empty note it already has
+    related_party_update(acting_user=rm_a, link=link, relation_type=link.relation_type, note=" ")
+    assert not audits(link, AuditAction.UPDATE).exists()
+
+
 def test_related_party_update_cannot_duplicate_a_link(rm_a, customer_a, spouse, link):
     # given: the same pair is also linked as a referral
     other = related_party_link(
