@@ -291,13 +291,16 @@ class CustomerFilterSet(FormOncePerProcessMixin, django_filters.FilterSet):
         """One or two characters hold no trigram, so the trigram index cannot serve them
         (PostgreSQL then reads the whole index: 0.4 s for a count).
 
-        In a book or a branch, names that contain them in any case, read from the scope's
-        own rows: `LOWER(name)`, on purpose not the trigram index's `UPPER(name)`. Bank-wide
-        that would read every name of the bank (2 s at 1,000,000 customers), so there they
-        find names that start with them (a surname), a range of the name index.
+        In a book or a branch (a scope, or head office's list filtered to one branch or one
+        RM), names that contain them in any case, read from those rows alone: `LOWER(name)`,
+        on purpose not the trigram index's `UPPER(name)`. Bank-wide that would read every
+        name of the bank (2 s at 1,000,000 customers), so there they find names that start
+        with them (a surname), a range of the name index.
         """
         user = getattr(self.request, "user", None)
-        if user is None or customer_scope_q(user) is not None:
+        chosen = self.form.cleaned_data
+        narrowed = chosen.get("branch") is not None or chosen.get("relationship_manager")
+        if user is None or narrowed or customer_scope_q(user) is not None:
             return Q(Contains(Lower("name"), term.lower()))
         condition = Q(pk__in=[])
         for variant in {term, term.lower(), term.upper(), term.capitalize()}:

@@ -228,6 +228,20 @@ def test_one_or_two_characters_search_names_containing_them_in_a_book_or_branch(
         assert _listed_names(client, q="小明") == {"王小明"}
 
 
+def test_head_office_narrowed_to_a_branch_or_an_rm_finds_names_containing_them(
+    client_for, rm_a, rm_y, head_office
+):
+    """Filtered to one branch or one RM, head office searches that branch's or book's rows,
+    as a branch head or the RM would: names containing the characters."""
+    for name in ("王小明", "李王明", "张三"):
+        CustomerFactory(relationship_manager=rm_a, branch=rm_a.branch, name=name)
+    CustomerFactory(relationship_manager=rm_y, branch=rm_y.branch, name="赵王")
+    client = client_for(head_office)
+    assert _listed_names(client, q="王", branch=rm_a.branch_id) == {"王小明", "李王明"}
+    assert _listed_names(client, q="王", relationship_manager=rm_y.pk) == {"赵王"}
+    assert _listed_names(client, q="王") == {"王小明"}  # bank-wide: names starting with it
+
+
 def test_one_or_two_characters_bank_wide_find_names_that_start_with_them(
     client_for, rm_a, head_office
 ):
