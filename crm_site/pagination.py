@@ -15,6 +15,7 @@ import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
 __all__ = ["KeysetPage", "keyset_page"]
@@ -105,9 +106,12 @@ def keyset_page(
     if cursor is not None:
         try:
             page = page.filter(_after(ordering, cursor, forward))
-        except (ValueError, InvalidOperation):
+        except (ValueError, InvalidOperation, ValidationError):
+            # Values the fields refuse ("abc" for an amount): the first page, as promised.
             cursor = None
             page = queryset.order_by(*ordering)
+    if cursor is None:
+        forward = True  # a malformed `before` is the first page too, read forward
     if not forward and cursor is not None:
         reverse = [field[1:] if field.startswith("-") else f"-{field}" for field in ordering]
         page = page.order_by(*reverse)

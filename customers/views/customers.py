@@ -188,18 +188,25 @@ class CustomerListView(ScopedViewMixin, TemplateView):
             reassign_form = ReassignForm(user=user)
             to_manager = reassign_form.fields["to_manager"]
             # Only what the labels show ("RM · branch"): this form is shown, never submitted here.
-            to_manager.queryset = to_manager.queryset.only(*MANAGER_NAME_COLUMNS, "branch__name")
-            if branch:
-                to_manager.queryset = to_manager.queryset.filter(branch=branch)
+            in_scope = to_manager.queryset.only(*MANAGER_NAME_COLUMNS, "branch__name")
+            to_manager.queryset = in_scope.filter(branch=branch) if branch else in_scope
             # Sent with the bulk form below the table (`form=`), not the filter form.
             to_manager.widget.attrs.update(id="bulk-to-manager", form="bulk-reassign")
             context["reassign_form"] = reassign_form
             if user.is_branch_head:
                 # The RMs one may filter by are those one may reassign to (the active RMs of
-                # the branch head's branches): read once for both dropdowns.
-                managers = list(to_manager.queryset)
-                list_instances(to_manager, managers)
+                # the branch head's branches), read once for both dropdowns; the reassign
+                # list keeps only the filtered branch's, the filter list keeps them all.
+                managers = list(in_scope)
                 list_instances(filterset.form.fields["relationship_manager"], managers)
+                list_instances(
+                    to_manager,
+                    [
+                        manager
+                        for manager in managers
+                        if not branch or manager.branch_id == branch.pk
+                    ],
+                )
         return context
 
 

@@ -263,3 +263,19 @@ def test_head_offices_branch_dropdown_offers_every_branch_in_path_order(
     assert str(opened.pk) in option_values(select_html(page, "branch"))
     listed = client.get(reverse("customers:list"), {"branch": branch_y.pk}).context["customers"]
     assert [customer.pk for customer in listed] == [customer_y.pk]
+
+
+def test_a_branch_head_filtering_by_a_branch_keeps_every_rm_to_filter_by(
+    client_for, head_city, rm_a, rm_b, rm_x2, branch_x2, customer_a
+):
+    """Filtered to one sub-branch, the reassign dropdown offers that branch's RMs; the RM
+    filter still offers all of the head's, so the RM already chosen stays chosen."""
+    page = (
+        client_for(head_city)
+        .get(reverse("customers:list"), {"branch": branch_x2.pk, "relationship_manager": rm_a.pk})
+        .content.decode()
+    )
+    rm_filter = select_html(page, "relationship_manager")
+    assert option_values(rm_filter) == {str(rm_a.pk), str(rm_b.pk), str(rm_x2.pk)}
+    assert re.search(rf'<option value="{rm_a.pk}" selected>', rm_filter)
+    assert option_values(select_html(page, "to_manager")) == {str(rm_x2.pk)}

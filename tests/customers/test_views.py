@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from crm_site.pagination import _encode
 from customers.models import Customer
 from segmentation.choices import ValueTier
 from tests.customers.factories import BalanceSnapshotFactory, CustomerFactory
@@ -177,6 +178,22 @@ def test_a_name_search_pages_through_its_matches_in_order(
     # and a searched page costs what any page costs
     with django_assert_num_queries(6):
         client.get(url, {"q": "王", "sort": sort})
+
+
+@pytest.mark.parametrize("direction", ["after", "before"])
+@pytest.mark.parametrize("sort", ["-aum", "name"])
+def test_a_cursor_of_values_the_fields_refuse_shows_the_first_page(
+    client_for, rm_a, customer_a, direction, sort
+):
+    """A cursor that decodes, but holds values its fields refuse ("abc" for an amount), is
+    the first page, as any malformed cursor, never a server error; nor does it offer a page
+    after one that holds every match."""
+    cursor = _encode(["abc", "not-an-id"])
+    response = client_for(rm_a).get(reverse("customers:list"), {"sort": sort, direction: cursor})
+    assert response.status_code == 200
+    assert [c.pk for c in response.context["customers"]] == [customer_a.pk]
+    page = response.context["page"]
+    assert page.next_cursor is None and page.previous_cursor is None
 
 
 def test_malformed_cursor_shows_the_first_page(client_for, rm_a, customer_a):
