@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connections
+from django.db import connections, router
 from django.db.models import Model, QuerySet
-from django.db.models.query import ModelIterable, get_related_populators
+from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 
 __all__ = ["CompiledQuery"]
 
-# Values no real lookup uses, to find where each parameter lands in the compiled SQL's params.
-_INT_SENTINEL = -7_310_024_683
+# Values no real lookup uses, to find where each parameter lands in the compiled SQL's params
+# (the integer one fits a 32-bit column, which Django checks when it compiles).
+_INT_SENTINEL = -2_047_483_011
 _STR_SENTINEL = "\x00compiled-query-parameter\x00"
 
 
@@ -43,30 +45,40 @@ class CompiledQuery:
     populators.
 
     `kinds` says what each value is: `int` or `str` (the placeholders are values no real
-    lookup uses, found in the compiled parameters). Only plain filters, `select_related`,
-    `only`/`defer`, `order_by`, slicing and `values_list` are meant here; `tests/
-    test_compiled_query.py` compares each use with its queryset.
+    lookup uses, found in the compiled parameters); each call's values are checked against
+    them, and None is refused (the SQL was compiled for `= %s`, not `IS NULL`). `build` must
+    not depend on its values beyond placing them. Plain filters, `select_related`,
+    `only`/`defer`, `order_by`, slicing and `values_list` are supported; annotations,
+    `extra()`, `prefetch_related` and `values()` are refused when compiled.
+    `tests/test_compiled_query.py` compares each use with its queryset.
+
+    Compiled once per database alias and thread: a compiled query keeps its connection's
+    converters (SQLite's connections are per thread). The alias is the router's choice for
+    reading the model unless `using` says otherwise.
     """
 
     def __init__(self, build: Callable[..., QuerySet], *kinds: type):
+        for kind in kinds:
+            if kind not in (int, str):
+                raise TypeError(f"CompiledQuery values are int or str, not {kind!r}")
         self._build = build
         self._kinds = kinds
-        self._by_alias: dict[str, _Compiled] = {}
+        self._compiled: dict[tuple[str, int], _Compiled] = {}
+        self._model: type[Model] | None = None
 
     def _placeholders(self) -> list:
-        placeholders = []
-        for index, kind in enumerate(self._kinds):
-            if kind is int:
-                placeholders.append(_INT_SENTINEL - index)
-            elif kind is str:
-                placeholders.append(f"{_STR_SENTINEL}{index}")
-            else:
-                raise TypeError(f"CompiledQuery values are int or str, not {kind!r}")
-        return placeholders
+        return [
+            _INT_SENTINEL - index if kind is int else f"{_STR_SENTINEL}{index}"
+            for index, kind in enumerate(self._kinds)
+        ]
 
     def _compile(self, using: str) -> _Compiled:
         placeholders = self._placeholders()
         queryset = self._build(*placeholders)
+        if queryset._iterable_class not in (ModelIterable, ValuesListIterable):
+            raise TypeError("CompiledQuery reads model instances or values_list() rows")
+        if queryset._prefetch_related_lookups or queryset._known_related_objects:
+            raise TypeError("CompiledQuery does not prefetch or attach related objects")
         compiler = queryset.query.get_compiler(using=using)
         sql, params = compiler.as_sql()
         positions = []
@@ -75,6 +87,8 @@ class CompiledQuery:
             if len(found) != 1:
                 raise ValueError(f"each value must appear once in the SQL: {sql!r} {params!r}")
             positions.append(found[0])
+        if queryset.query.annotations or queryset.query.extra:
+            raise TypeError("CompiledQuery does not read annotations or extra() columns")
         selected = [column for column, _, _ in compiler.select[: compiler.col_count]]
         model = init_list = model_fields = None
         related_populators: tuple = ()
@@ -96,11 +110,21 @@ class CompiledQuery:
             model_fields=model_fields or slice(0),
             related_populators=related_populators,
         )
-        self._by_alias[using] = compiled
+        self._model = queryset.model
+        self._compiled[using, threading.get_ident()] = compiled
         return compiled
 
-    def _rows(self, values: tuple, using: str) -> tuple[_Compiled, list]:
-        compiled = self._by_alias.get(using) or self._compile(using)
+    def _rows(self, values: tuple, using: str | None) -> tuple[_Compiled, list]:
+        if len(values) != len(self._kinds):
+            raise TypeError(f"expected {len(self._kinds)} values, got {len(values)}")
+        for value, kind in zip(values, self._kinds, strict=True):
+            if type(value) is bool or not isinstance(value, kind):
+                raise TypeError(f"expected {kind.__name__}, got {value!r}")
+        if using is None:
+            if self._model is None:
+                self._model = self._build(*self._placeholders()).model
+            using = router.db_for_read(self._model)
+        compiled = self._compiled.get((using, threading.get_ident())) or self._compile(using)
         params = list(compiled.params)
         for position, value in zip(compiled.positions, values, strict=True):
             params[position] = value
@@ -111,18 +135,19 @@ class CompiledQuery:
             rows = list(compiled.compiler.apply_converters(rows, compiled.converters))
         return compiled, rows
 
-    def rows(self, *values, using: str = "default") -> list:
+    def rows(self, *values, using: str | None = None) -> list:
         """The result rows as tuples (or lists, where a column needed converting)."""
         return self._rows(values, using)[1]
 
-    def objects(self, *values, using: str = "default") -> list[Model]:
+    def objects(self, *values, using: str | None = None) -> list[Model]:
         """The queryset's model instances, with their `select_related` objects."""
         compiled, rows = self._rows(values, using)
         if compiled.model is None:
             raise TypeError("objects() is for a queryset of model instances; use rows()")
+        alias = compiled.compiler.using
         instances = []
         for row in rows:
-            instance = compiled.model.from_db(using, compiled.init_list, row[compiled.model_fields])
+            instance = compiled.model.from_db(alias, compiled.init_list, row[compiled.model_fields])
             for populator in compiled.related_populators:
                 populator.populate(row, instance)
             instances.append(instance)

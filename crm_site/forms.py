@@ -43,7 +43,7 @@ def list_instances(field: forms.ModelChoiceField, instances: list) -> None:
     """Show `instances` as the dropdown's choices instead of reading its queryset again:
     for two dropdowns of one page that list the same rows (a branch head's RMs, to filter
     by and to reassign to). They must be the queryset's rows; a submitted value is still
-    checked against the queryset."""
+    checked against the queryset. Call it after the last change of the field's queryset."""
     field.listed_instances = instances
     field.widget.choices = field.choices
 
@@ -99,6 +99,13 @@ class ChoicesSharedFields(dict):
                 copied.widget.attrs = field.widget.attrs.copy()
                 copied.error_messages = field.error_messages.copy()
                 copied.validators = field.validators[:]
+                choices = getattr(field, "_choices", None)
+                if getattr(choices, "field", None) is field:
+                    # django-filter's choice iterator reads its field (the empty and null
+                    # labels): the copy's own, still over the same list of choices.
+                    choices = _shallow_copy(choices)
+                    choices.field = copied
+                    copied._choices = copied.widget.choices = choices
                 memo[id(field)] = copied
             else:
                 copied = copy.deepcopy(field, memo)

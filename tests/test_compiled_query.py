@@ -10,8 +10,10 @@ from importlib import import_module
 
 import pytest
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.models import Session
 from django.db import connection
+from django.db.models import Value
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -186,3 +188,35 @@ def test_a_branch_heads_branches_are_theirs_and_below_wildcards_matching_only_th
     assert lookalike.pk not in scope_branch_ids(head)
     other_head = UserFactory(role=Role.BRANCH_HEAD, branch=percent)
     assert scope_branch_ids(other_head) == [percent.pk]
+
+
+def test_each_value_must_be_of_its_kind_and_none_is_refused():
+    # the SQL was compiled for "= %s": None would silently match nothing, not "IS NULL"
+    with pytest.raises(TypeError):
+        USER_WITH_BRANCH.objects(None)
+    with pytest.raises(TypeError):
+        USER_WITH_BRANCH.objects("12")
+    with pytest.raises(TypeError):
+        USER_WITH_BRANCH.objects(True)
+    with pytest.raises(TypeError):
+        USER_WITH_BRANCH.objects(1, 2)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda pk: User.objects.filter(pk=pk).annotate(tag=Value("x")),
+        lambda pk: User.objects.filter(pk=pk).extra(select={"one": "1"}),  # noqa: S610
+        lambda pk: User.objects.filter(pk=pk).prefetch_related("team_memberships"),
+        lambda pk: User.objects.filter(pk=pk).values("id"),
+    ],
+)
+def test_what_it_would_silently_drop_is_refused(build):
+    with pytest.raises(TypeError):
+        CompiledQuery(build, int).objects(1)
+
+
+def test_a_32_bit_key_column_works():
+    content_type = ContentType.objects.get_for_model(User)
+    by_pk = CompiledQuery(lambda pk: ContentType.objects.filter(pk=pk), int)
+    assert by_pk.objects(content_type.pk) == [content_type]

@@ -279,3 +279,12 @@ def test_a_branch_head_filtering_by_a_branch_keeps_every_rm_to_filter_by(
     assert option_values(rm_filter) == {str(rm_a.pk), str(rm_b.pk), str(rm_x2.pk)}
     assert re.search(rf'<option value="{rm_a.pk}" selected>', rm_filter)
     assert option_values(select_html(page, "to_manager")) == {str(rm_x2.pk)}
+
+
+def test_a_forms_choice_field_changes_stay_in_that_form(head_x):
+    """Choice lists are shared between forms, but each field reads its own settings."""
+    changed = filterset_for(head_x).form
+    changed.fields["customer_type"].empty_label = None
+    assert "" not in [value for value, _ in changed.fields["customer_type"].choices]
+    untouched = filterset_for(head_x).form
+    assert "" in [value for value, _ in untouched.fields["customer_type"].choices]
