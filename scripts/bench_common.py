@@ -226,11 +226,11 @@ def load_wrk(
     }
 
 
-def cpu_seconds() -> dict[str, float]:
-    """CPU time so far (user + system) of the app server's and PostgreSQL's processes, from
+def cpu_seconds() -> dict[int, tuple[str, float]]:
+    """CPU time so far (user + system) of each app-server and PostgreSQL process, by pid, from
     /proc (Linux): per request it tells the app's cost from the database's, whatever the
-    latency the queueing adds. Empty where /proc is missing."""
-    totals = {"app": 0.0, "postgres": 0.0}
+    latency the queueing adds. Empty where /proc is missing. See `cpu_delta`."""
+    processes: dict[int, tuple[str, float]] = {}
     ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     proc = Path("/proc")
     if not proc.is_dir():
@@ -246,7 +246,23 @@ def cpu_seconds() -> dict[str, float]:
         name, fields = stat.split(" (", 1)[1].split(")", 1)[0], stat.rsplit(")", 1)[1].split()
         seconds = (int(fields[11]) + int(fields[12])) / ticks
         if "gunicorn" in command:
-            totals["app"] += seconds
+            processes[int(entry.name)] = ("app", seconds)
         elif name.startswith("postgres"):
-            totals["postgres"] += seconds
+            processes[int(entry.name)] = ("postgres", seconds)
+    return processes
+
+
+def cpu_delta(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]
+) -> dict[str, float]:
+    """CPU seconds each kind ("app", "postgres") used between two `cpu_seconds()` readings,
+    process by process: a process that ended in between (an autovacuum worker, say) would
+    otherwise take its whole past off the total (a negative figure). What such a process
+    used in between is not counted."""
+    if not after:
+        return {}
+    totals = {"app": 0.0, "postgres": 0.0}
+    for pid, (kind, seconds) in after.items():
+        previous = before.get(pid)
+        totals[kind] += seconds - (previous[1] if previous and previous[0] == kind else 0.0)
     return totals

@@ -9,13 +9,15 @@ and head office (the whole bank), first pages, deep pages (keyset cursors thousa
 in), filtered and searched pages, in turn. Prints p50/p95/p99 and the CPU time per request of
 the server's processes and of PostgreSQL.
 
-    .venv/bin/python scripts/bench_customer_list.py [--customers 1000000] [--seconds 15]
+    .venv/bin/python scripts/bench_customer_list.py [--customers 1000000] [--seconds 15] \
+        [--workers 2] [--rounds 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -24,6 +26,7 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from scripts.bench_common import (  # noqa: E402
     Gunicorn,
+    cpu_delta,
     cpu_seconds,
     ensure_database,
     load,
@@ -164,6 +167,9 @@ def main() -> None:
         "--python-client", action="store_true", help="load with Python threads even if wrk exists"
     )
     parser.add_argument("--rebuild", action="store_true", help="regenerate the data")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="repeat every user kind, in turns; print medians"
+    )
     args = parser.parse_args()
 
     env = {
@@ -242,7 +248,10 @@ def main() -> None:
             f"gunicorn {args.workers} sync workers, client "
             + ("wrk (2 threads)" if use_wrk else "Python threads")
         )
-        for label, (username, paths) in scenarios.items():
+        collected: dict[str, list[dict[str, float]]] = {label: [] for label in scenarios}
+        for label, (username, paths) in [
+            item for _ in range(args.rounds) for item in scenarios.items()
+        ]:
             headers = session_cookie(username)
             # warm-up, then measure
             load(server.port, [(p, headers) for p in paths], connections=2, seconds=2)
@@ -264,9 +273,10 @@ def main() -> None:
                     seconds=args.seconds,
                 )
             cpu_after = cpu_seconds()
+            collected[label].append(result)
             per_request = {
-                kind: (cpu_after[kind] - cpu_before[kind]) / max(result["requests"], 1) * 1000
-                for kind in cpu_after
+                kind: seconds / max(result["requests"], 1) * 1000
+                for kind, seconds in cpu_delta(cpu_before, cpu_after).items()
             }
             print(
                 f"{label:30s} {result['requests']:6d} req  {result['rps']:6.1f} req/s  "
@@ -279,6 +289,18 @@ def main() -> None:
                     else ""
                 )
             )
+        if args.rounds > 1:
+            # This machine's speed drifts by 10-20 % between runs: the median of rounds taken
+            # in turns compares two versions of the code better than one run of each.
+            print(f"Median (and range) of {args.rounds} rounds:")
+            for label, results in collected.items():
+                p95 = sorted(result["p95"] for result in results)
+                rps = sorted(result["rps"] for result in results)
+                print(
+                    f"{label:30s} {statistics.median(rps):6.1f} req/s "
+                    f"({rps[0]:.1f}-{rps[-1]:.1f})  p95 {statistics.median(p95):6.1f} ms "
+                    f"({p95[0]:.1f}-{p95[-1]:.1f})"
+                )
     finally:
         server.stop()
 
