@@ -79,6 +79,8 @@ class CompiledQuery:
             raise TypeError("CompiledQuery reads model instances or values_list() rows")
         if queryset._prefetch_related_lookups or queryset._known_related_objects:
             raise TypeError("CompiledQuery does not prefetch or attach related objects")
+        if queryset.query.annotations or queryset.query.extra:
+            raise TypeError("CompiledQuery does not read annotations or extra() columns")
         compiler = queryset.query.get_compiler(using=using)
         sql, params = compiler.as_sql()
         positions = []
@@ -87,8 +89,6 @@ class CompiledQuery:
             if len(found) != 1:
                 raise ValueError(f"each value must appear once in the SQL: {sql!r} {params!r}")
             positions.append(found[0])
-        if queryset.query.annotations or queryset.query.extra:
-            raise TypeError("CompiledQuery does not read annotations or extra() columns")
         selected = [column for column, _, _ in compiler.select[: compiler.col_count]]
         model = init_list = model_fields = None
         related_populators: tuple = ()

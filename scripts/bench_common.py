@@ -54,6 +54,20 @@ def machine() -> str:
     )
 
 
+def list_bench_environment() -> dict[str, str]:
+    """The settings the customer list's benchmarks run the app with, on their scratch
+    database `crm_bench_list` (created if missing)."""
+    return {
+        "DATABASE_URL": ensure_database("crm_bench_list"),
+        "DJANGO_SETTINGS_MODULE": "crm_site.settings.local",
+        # As in production: Redis holds the cache and the sessions' copies.
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
+        "DEBUG": "false",
+        "SESSION_IDLE_SECONDS": "3600",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
 class Gunicorn:
     """A local gunicorn serving the app on 127.0.0.1 for the duration of a benchmark."""
 

@@ -28,7 +28,7 @@ from scripts.bench_common import (  # noqa: E402
     Gunicorn,
     cpu_delta,
     cpu_seconds,
-    ensure_database,
+    list_bench_environment,
     load,
     load_wrk,
     machine,
@@ -172,15 +172,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    env = {
-        "DATABASE_URL": ensure_database("crm_bench_list"),
-        "DJANGO_SETTINGS_MODULE": "crm_site.settings.local",
-        # As in production: Redis holds the cache and the sessions' copies.
-        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
-        "DEBUG": "false",
-        "SESSION_IDLE_SECONDS": "3600",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = list_bench_environment()
     os.environ.update(env)
     import django
     from django.core.management import call_command

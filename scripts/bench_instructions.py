@@ -57,17 +57,9 @@ def main() -> None:
     args = parser.parse_args()
     if len(args.pairs) % 2:
         parser.error("give a path after each user")
-    from scripts.bench_common import ensure_database
+    from scripts.bench_common import list_bench_environment
 
-    env = {
-        **os.environ,
-        "DATABASE_URL": ensure_database("crm_bench_list"),
-        "DJANGO_SETTINGS_MODULE": "crm_site.settings.local",
-        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
-        "DEBUG": "false",
-        "SESSION_IDLE_SECONDS": "3600",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = {**os.environ, **list_bench_environment()}
     if os.environ.get(CHILD):
         os.environ.update(env)
         measure(args.pairs[0], args.pairs[1], args.requests)
