@@ -5,13 +5,14 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import functools
+import re
 from collections.abc import Callable
 
 import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
-from django.db.models.functions import Lower
-from django.db.models.lookups import Contains
+from django.db.models.functions import Lower, Reverse
+from django.db.models.lookups import Contains, StartsWith
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import IsoDateTimeField
@@ -30,6 +31,9 @@ __all__ = ["CustomerFilterSet", "UtcIsoDateTimeField", "UtcIsoDateTimeFilter"]
 # What an RM's name in a dropdown needs (`User.__str__`).
 MANAGER_NAME_COLUMNS = ("id", "username", "first_name", "last_name")
 SHORT_TERM = 3  # pg_trgm's trigrams: a shorter name search cannot use the trigram index
+# The last characters of an ID number a customer reads out: 4 or more (the masks show the
+# last 4), digits with a PRC ID's final check character "X".
+ID_SUFFIX = re.compile(r"\d{3,17}[\dX]")
 
 
 class UtcIsoDateTimeField(IsoDateTimeField):
@@ -175,8 +179,9 @@ class CustomerFilterSet(FormOncePerProcessMixin, django_filters.FilterSet):
         label=_("Search"),
         method="filter_search",
         help_text=_(
-            "Name (also in pinyin or its initials), phone or customer number; across the "
-            "whole bank, one or two characters find names that start with them"
+            "Name (also in pinyin or its initials), phone, customer number or the last 4 or "
+            "more characters of an ID number; across the whole bank, one or two characters "
+            "find names that start with them"
         ),
     )
     customer_type = django_filters.ChoiceFilter(
@@ -216,7 +221,10 @@ class CustomerFilterSet(FormOncePerProcessMixin, django_filters.FilterSet):
         label=_("Quadrant"), field_name="score__quadrant", choices=Quadrant.choices
     )
     wealth_level = django_filters.ChoiceFilter(
-        label=_("Wealth level"), field_name="score__wealth_level", choices=WealthLevel.choices
+        label=_("Wealth level"),
+        field_name="score__wealth_level",
+        choices=WealthLevel.choices,
+        empty_label=_("Any wealth level"),
     )
     previous_tier = django_filters.ChoiceFilter(
         label=_("Tier after the previous run"),
@@ -325,4 +333,9 @@ class CustomerFilterSet(FormOncePerProcessMixin, django_filters.FilterSet):
         digits = term.replace(" ", "").replace("-", "").lstrip("+")
         if digits.isdigit() and len(digits) >= 7:
             condition |= Q(phone=digits) | Q(phone=digits[-11:])
+        id_suffix = term.replace(" ", "").upper()
+        if ID_SUFFIX.fullmatch(id_suffix):
+            # A suffix is a prefix of the reversed number: a range of the index on
+            # REVERSE(id_number) (migration 0007), at any scope.
+            condition |= Q(StartsWith(Reverse("id_number"), id_suffix[::-1]))
         return queryset.filter(condition)

@@ -657,7 +657,7 @@ def customers_move(
                 )
             )
         ids = [pk for pk, _rm, _branch in rows]
-        _transfer_open_work(customer_ids=ids, to_manager=to_manager)
+        _transfer_open_work(rows=rows, to_manager=to_manager)
         notification_send(
             recipient=to_manager,
             message=_("%(count)s customers were assigned to you: %(reason)s")
@@ -669,15 +669,35 @@ def customers_move(
     return len(audits)
 
 
-def _transfer_open_work(*, customer_ids: list[int], to_manager: User) -> None:
-    """The customers' open reminders and active one-to-one plans follow them to the new RM."""
+def _transfer_open_work(*, rows: list[CustomerMove], to_manager: User) -> None:
+    """The work the customers' previous primary RM had open for them follows them to the new
+    RM: open reminders (with them the answers owed to open requests), unresolved complaints
+    that RM owned, active one-to-one plans. A secondary RM's reminders stay theirs, and a
+    complaint a branch head owns stays with the head. Work of a former RM who has left
+    (inactive, or the customer had no RM) follows too, so nothing is left with nobody."""
     from campaigns.services import plans_transfer
-    from interactions.choices import ReminderStatus
-    from interactions.models import Reminder
+    from interactions.choices import ComplaintStatus, ReminderStatus
+    from interactions.models import Complaint, Reminder
 
-    Reminder.objects.filter(customer_id__in=customer_ids, status=ReminderStatus.OPEN).update(
-        assigned_to=to_manager
+    customer_ids = [pk for pk, _rm, _branch in rows]
+    secondary = CustomerTeamMember.objects.filter(
+        customer_id=models.OuterRef("customer_id"), member_id=models.OuterRef("assigned_to_id")
     )
+    Reminder.objects.filter(customer_id__in=customer_ids, status=ReminderStatus.OPEN).exclude(
+        models.Exists(secondary)
+    ).exclude(assigned_to=to_manager).update(assigned_to=to_manager)
+    by_previous_manager: dict[int, list[int]] = {}
+    for pk, old_rm, _branch in rows:
+        if old_rm is not None:
+            by_previous_manager.setdefault(old_rm, []).append(pk)
+    owned_by_previous_manager = models.Q(owner__is_active=False)
+    for old_rm, ids in by_previous_manager.items():
+        owned_by_previous_manager |= models.Q(owner_id=old_rm, customer_id__in=ids)
+    Complaint.objects.filter(
+        owned_by_previous_manager,
+        customer_id__in=customer_ids,
+        status__in=[ComplaintStatus.OPEN, ComplaintStatus.IN_PROGRESS],
+    ).update(owner=to_manager)
     plans_transfer(customer_ids=customer_ids, to_manager=to_manager)
 
 

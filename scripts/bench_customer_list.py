@@ -92,6 +92,8 @@ def build(customers: int, rebuild: bool = False) -> None:
             f"substr('{GIVEN}', 1 + (g * 13) % {len(GIVEN)}, 1) || "
             f"substr('{GIVEN}', 1 + (g * 31) % {len(GIVEN)}, 1)",
             "phone": "'13' || lpad((g::bigint * 7919 % 1000000000)::text, 9, '0')",
+            # 18 characters, the last 8 spread like real serial and check digits.
+            "id_number": "'3101011985' || lpad((g::bigint * 48271 % 100000000)::text, 8, '0')",
             "branch_id": f"{first_branch} + (((g - 1) % {MANAGERS}) % {BRANCHES})",
             "relationship_manager_id": f"{first_rm} + ((g - 1) % {MANAGERS})",
             "value_tier": (
@@ -157,6 +159,12 @@ def deep_cursor(queryset, ordering: list[str], position: int) -> str:
     return _encode(list(row))
 
 
+def id_suffix_search(queryset) -> str:
+    """A search by the last 6 characters of the ID number of one customer of `queryset`."""
+    number = queryset.order_by("id").values_list("id_number", flat=True).first()
+    return "/customers/?q=" + number[-6:]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -194,6 +202,7 @@ def main() -> None:
                 "/customers/?value_tier=value",
                 "/customers/?q=" + quote("王"),
                 "/customers/?not_contacted_since=2026-06-01",
+                id_suffix_search(Customer.objects.filter(relationship_manager__username="rm0000")),
                 "/customers/?after="
                 + deep_cursor(
                     Customer.objects.filter(relationship_manager__username="rm0000"),
@@ -211,6 +220,7 @@ def main() -> None:
                 "/customers/?q=" + quote("王"),
                 "/customers/?customer_type=corporate&risk_appetite=3",
                 "/customers/?not_contacted_since=2026-06-01",
+                id_suffix_search(in_branch),
                 "/customers/?after=" + deep_cursor(in_branch, ["name", "id"], 15_000),
                 "/customers/?sort=-aum&after=" + deep_cursor(in_branch, ["-aum", "-id"], 10_000),
             ],
@@ -225,6 +235,7 @@ def main() -> None:
                 "/customers/?q=" + quote("王伟芳"),
                 "/customers/?after=" + deep_cursor(Customer.objects.all(), ["name", "id"], 500_000),
                 "/customers/?q=C0000123456",
+                id_suffix_search(Customer.objects.filter(customer_number__gte="C0000500000")),
             ],
         ),
     }

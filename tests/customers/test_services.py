@@ -6,8 +6,9 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from campaigns.models import MarketingPlan
 from customers.choices import AuditAction, ChangeRequestStatus, RiskAppetite, Role
-from customers.models import AuditEntry, ChangeRequest, Customer, Reassignment
+from customers.models import AuditEntry, ChangeRequest, Customer, CustomerTeamMember, Reassignment
 from customers.services import (
     ConcurrentEditError,
     change_request_decide,
@@ -19,9 +20,14 @@ from customers.services import (
     customers_reassign,
     portfolio_handover,
 )
-from interactions.models import Notification, Reminder
+from interactions.models import Complaint, Notification, Reminder
+from tests.campaigns.factories import PlanFactory
 from tests.customers.factories import CustomerFactory, UserFactory
-from tests.interactions.factories import ReminderFactory
+from tests.interactions.factories import (
+    ComplaintFactory,
+    CustomerRequestFactory,
+    ReminderFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -257,6 +263,57 @@ def test_reassignment_moves_customers_open_reminders_and_tells_the_new_rm(
     assert AuditEntry.objects.filter(customer=customer_a, changes__has_key="relationship_manager")
 
 
+def test_reassignment_carries_the_previous_rms_work_and_leaves_others_theirs(
+    head_x, rm_a, rm_b, customer_a
+):
+    """What rm_a had open for the customer goes to rm_b: reminders, the answer owed to an
+    open request, an unresolved complaint, the active plan. A secondary RM's reminder and a
+    complaint the branch head owns stay where they are; a resolved complaint is history."""
+    # given
+    secondary = UserFactory(branch=rm_a.branch)
+    CustomerTeamMember.objects.create(customer=customer_a, member=secondary)
+    request = CustomerRequestFactory(customer=customer_a)
+    owed_answer = ReminderFactory(customer=customer_a, assigned_to=rm_a, customer_request=request)
+    secondarys_reminder = ReminderFactory(customer=customer_a, assigned_to=secondary)
+    open_complaint = ComplaintFactory(customer=customer_a, owner=rm_a)
+    heads_complaint = ComplaintFactory(customer=customer_a, owner=head_x)
+    resolved_complaint = ComplaintFactory(customer=customer_a, owner=rm_a, status="resolved")
+    plan = PlanFactory(customer=customer_a)
+    # when
+    customers_reassign(
+        acting_user=head_x, customer_ids=[customer_a.pk], to_manager=rm_b, reason="Rebalancing"
+    )
+
+    # then
+    def owner(model, pk, field):
+        return getattr(model.objects.get(pk=pk), field)
+
+    assert owner(Reminder, owed_answer.pk, "assigned_to") == rm_b
+    assert owner(Reminder, secondarys_reminder.pk, "assigned_to") == secondary
+    assert owner(Complaint, open_complaint.pk, "owner") == rm_b
+    assert owner(Complaint, heads_complaint.pk, "owner") == head_x
+    assert owner(Complaint, resolved_complaint.pk, "owner") == rm_a
+    assert owner(MarketingPlan, plan.pk, "relationship_manager") == rm_b
+
+
+def test_work_left_with_a_departed_rm_follows_an_unassigned_customer_to_the_new_rm(
+    head_x, rm_a, rm_b, customer_a
+):
+    # given: rm_a left the bank; the customer was unassigned, their work still rm_a's
+    reminder = ReminderFactory(customer=customer_a, assigned_to=rm_a)
+    complaint = ComplaintFactory(customer=customer_a, owner=rm_a)
+    Customer.objects.filter(pk=customer_a.pk).update(relationship_manager=None)
+    rm_a.is_active = False
+    rm_a.save(update_fields=["is_active"])
+    # when
+    customers_reassign(
+        acting_user=head_x, customer_ids=[customer_a.pk], to_manager=rm_b, reason="Unassigned"
+    )
+    # then
+    assert Reminder.objects.get(pk=reminder.pk).assigned_to == rm_b
+    assert Complaint.objects.get(pk=complaint.pk).owner == rm_b
+
+
 def test_rms_cannot_reassign(rm_a, rm_b, customer_a):
     with pytest.raises(PermissionDenied):
         customers_reassign(
@@ -281,10 +338,10 @@ def test_branch_head_cannot_move_other_branches_customers_or_give_to_their_rms(
 
 def test_bulk_reassignment_is_set_based(head_x, rm_a, rm_b, django_assert_max_num_queries):
     customers = CustomerFactory.create_batch(40, relationship_manager=rm_a)
-    # 14 whatever the count; two of them mark the customer UPDATE as audited by the
-    # service, so the database's direct-write audit does not record it twice, and one reads
-    # the head's branches for the scope.
-    with django_assert_max_num_queries(14):
+    # 15 whatever the count; two of them mark the customer UPDATE as audited by the
+    # service, so the database's direct-write audit does not record it twice, one reads
+    # the head's branches for the scope, and one each moves reminders, complaints and plans.
+    with django_assert_max_num_queries(15):
         moved = customers_reassign(
             acting_user=head_x,
             customer_ids=[c.pk for c in customers],

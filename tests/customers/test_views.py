@@ -29,11 +29,66 @@ def test_search_by_name_phone_and_customer_number(client_for, rm_a):
         assert other.name not in content, term
 
 
+def test_search_by_the_last_characters_of_the_id_number(client_for, rm_a, rm_b, head_office):
+    """The customer reads out the last digits of their ID card: 4 or more characters find
+    them (a final "X" in either case); digits from the middle of the number do not."""
+    # given
+    zhao = CustomerFactory(relationship_manager=rm_a, name="赵敏", id_number="11010519491231002X")
+    qian = CustomerFactory(relationship_manager=rm_a, name="钱进", id_number="110105199001011234")
+    elsewhere = CustomerFactory(
+        relationship_manager=rm_b, name="孙丽", id_number="32010219800101002X"
+    )
+    # when / then
+    client = client_for(rm_a)
+    for term in ("002X", "002x", "1231002X", "0519491231002X"):
+        assert _listed_names(client, q=term) == {zhao.name}, term
+    assert _listed_names(client, q="1234") == {qian.name}
+    assert _listed_names(client, q="1949") == set()  # the middle of a number is not a suffix
+    assert _listed_names(client, q="02X") == set()  # fewer than 4 characters
+    # scope still applies: another RM's customer with the same suffix is not listed
+    assert elsewhere.name not in _listed_names(client, q="002X")
+    assert _listed_names(client_for(head_office), q="002X") == {zhao.name, elsewhere.name}
+
+
 def test_filter_by_tier(client_for, rm_a):
     CustomerFactory(relationship_manager=rm_a, name="Valued One", value_tier=ValueTier.VALUE)
     CustomerFactory(relationship_manager=rm_a, name="Low One", value_tier=ValueTier.LOW_VALUE)
     content = client_for(rm_a).get(reverse("customers:list"), {"value_tier": "value"}).content
     assert b"Valued One" in content and b"Low One" not in content
+
+
+def test_filter_by_wealth_level_from_the_list_form(client_for, rm_a):
+    from segmentation.models import CustomerScore, ScoringModel, ScoringRun
+
+    # given: two scored customers of different wealth levels
+    model = ScoringModel.objects.filter(is_active=True).first() or ScoringModel.objects.create(
+        version=99, is_active=True
+    )
+    run = ScoringRun.objects.create(
+        business_date=dt.date(2026, 11, 1),
+        trigger="manual",
+        status="succeeded",
+        scoring_model=model,
+    )
+    for name, level in (("Level Two", "level_2"), ("Mass One", "mass")):
+        customer = CustomerFactory(relationship_manager=rm_a, name=name)
+        CustomerScore.objects.create(
+            customer=customer,
+            run=run,
+            branch=customer.branch,
+            score=50,
+            computed_tier="potential",
+            effective_tier="potential",
+            abc_class="B",
+            quadrant="star",
+            wealth_level=level,
+        )
+    client = client_for(rm_a)
+    # when / then: the form offers the levels, with "any" first
+    page = client.get(reverse("customers:list")).content.decode()
+    assert '<select name="wealth_level"' in page and "Any wealth level" in page
+    assert _listed_names(client, wealth_level="level_2") == {"Level Two"}
+    assert _listed_names(client, wealth_level="") == {"Level Two", "Mass One"}
 
 
 def test_unknown_tier_is_a_clear_error_not_a_crash(client_for, rm_a):
