@@ -96,20 +96,48 @@ class RelationshipNode:
 
 MAP_SIZE = 320
 MAP_RADIUS = 115
-MAP_MAX_NODES = 12
+MAP_MAX_NODES = 12  # what a circle of this size holds legibly; the list holds the rest
+LIST_MAX_LINKS = 100
 
 
-def customer_relationship_map(*, customer: Customer, user) -> list[RelationshipNode]:
+@dataclasses.dataclass(frozen=True)
+class RelationshipMap:
+    """The customer's links: every one listed (up to `LIST_MAX_LINKS`, to edit or unlink),
+    the first `MAP_MAX_NODES` drawn on the map. `total` counts them all."""
+
+    nodes: list[RelationshipNode]
+    total: int
+
+    def __bool__(self) -> bool:
+        return bool(self.nodes)
+
+    @property
+    def on_map(self) -> list[RelationshipNode]:
+        return self.nodes[:MAP_MAX_NODES]
+
+    @property
+    def listed_only(self) -> int:
+        return len(self.nodes) - len(self.on_map)
+
+    @property
+    def not_listed(self) -> int:
+        return self.total - len(self.nodes)
+
+
+def customer_relationship_map(*, customer: Customer, user) -> RelationshipMap:
     """The customer's related parties, both directions, for the map and the list.
 
     A related customer outside the user's scope is shown only as "a customer outside your
     book", so the map never leaks another RM's customer.
     """
+    both_ways = RelatedParty.objects.filter(Q(customer=customer) | Q(related_customer=customer))
     links = list(
-        RelatedParty.objects.filter(Q(customer=customer) | Q(related_customer=customer))
-        .select_related("customer", "related_customer")
-        .order_by("relation_type", "id")[:MAP_MAX_NODES]
+        both_ways.select_related("customer", "related_customer").order_by("relation_type", "id")[
+            : LIST_MAX_LINKS + 1
+        ]
     )
+    total = both_ways.count() if len(links) > LIST_MAX_LINKS else len(links)
+    links = links[:LIST_MAX_LINKS]
     other_ids = {
         link.related_customer_id if link.customer_id == customer.pk else link.customer_id
         for link in links
@@ -119,6 +147,7 @@ def customer_relationship_map(*, customer: Customer, user) -> list[RelationshipN
         if other_ids
         else set()
     )
+    on_map = min(len(links), MAP_MAX_NODES)
     nodes = []
     for index, link in enumerate(links):
         outgoing = link.customer_id == customer.pk
@@ -126,7 +155,7 @@ def customer_relationship_map(*, customer: Customer, user) -> list[RelationshipN
         relation = link.get_relation_type_display()
         if not outgoing:
             relation = REVERSE_RELATION_LABELS.get(link.relation_type, relation)
-        angle = 2 * math.pi * index / max(len(links), 1) - math.pi / 2
+        angle = 2 * math.pi * index / max(on_map, 1) - math.pi / 2
         shown = other.pk in visible
         nodes.append(
             RelationshipNode(
@@ -140,7 +169,7 @@ def customer_relationship_map(*, customer: Customer, user) -> list[RelationshipN
                 link_id=link.pk,
             )
         )
-    return nodes
+    return RelationshipMap(nodes=nodes, total=total)
 
 
 REVERSE_RELATION_LABELS = {
@@ -160,7 +189,7 @@ class CustomerProfile:
     key_contacts: list[KeyContact]
     credit_lines: list[CreditLine]
     team: list[CustomerTeamMember]
-    relationship_map: list[RelationshipNode]
+    relationship_map: RelationshipMap
     pending_change_request: ChangeRequest | None
     reassignments: list[Reassignment]
     completeness: int

@@ -355,6 +355,47 @@ def test_link_to_a_customer_outside_the_book_is_removable_without_naming_it(
     assert not RelatedParty.objects.exists()
 
 
+def test_every_link_is_listed_though_the_map_draws_twelve(client_for, rm_a, customer_a):
+    """A group with many companies: the map holds 12 legibly, the list every link, each with
+    its edit and unlink actions, and the page says which are in the list only."""
+    # given
+    companies = CustomerFactory.create_batch(
+        15, relationship_manager=rm_a, customer_type="corporate"
+    )
+    links = RelatedParty.objects.bulk_create(
+        RelatedParty(customer=customer_a, related_customer=company, relation_type="group_company")
+        for company in companies
+    )
+    # when
+    page = client_for(rm_a).get(reverse("customers:detail", args=[customer_a.pk])).content.decode()
+    # then
+    related_map = page.split('data-testid="relationship-map"', 1)[1].split("</svg>", 1)[0]
+    assert related_map.count('class="node tier-fill') == 12
+    assert page.count('data-testid="related-party"') == 15
+    for link in links:
+        assert reverse("customers:related_party_unlink", args=[customer_a.pk, link.pk]) in page
+    assert "3 more links are in the list only." in page
+    assert 'data-testid="links-not-listed"' not in page
+
+
+def test_links_beyond_the_first_hundred_are_counted_not_lost(
+    client_for, rm_a, customer_a, monkeypatch
+):
+    from customers import selectors
+
+    monkeypatch.setattr(selectors, "LIST_MAX_LINKS", 4)
+    companies = CustomerFactory.create_batch(
+        6, relationship_manager=rm_a, customer_type="corporate"
+    )
+    RelatedParty.objects.bulk_create(
+        RelatedParty(customer=company, related_customer=customer_a, relation_type="guarantor")
+        for company in companies
+    )
+    page = client_for(rm_a).get(reverse("customers:detail", args=[customer_a.pk])).content.decode()
+    assert page.count('data-testid="related-party"') == 4
+    assert "The first 4 of 6 links are listed." in page
+
+
 def test_branch_head_adds_and_removes_a_secondary_rm_on_the_page(
     client_for, head_x, rm_a, rm_b, rm_y, customer_a
 ):
