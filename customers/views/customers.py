@@ -183,7 +183,14 @@ class CustomerListView(ScopedViewMixin, TemplateView):
         # Bulk reassignment lists the RMs one can give customers to: a branch head's, or for
         # head office those of the branch being filtered (a bank-wide list of every RM would
         # cost more to render than the page itself).
-        branch = filterset.form.cleaned_data.get("branch") if filterset.is_bound else None
+        chosen = filterset.form.cleaned_data if filterset.is_bound else {}
+        branch = chosen.get("branch")
+        if user.is_head_office and not branch and chosen.get("relationship_manager"):
+            # Drilled down to one RM (from a dashboard): the filter shows that RM.
+            list_instances(
+                filterset.form.fields["relationship_manager"], [chosen["relationship_manager"]]
+            )
+            context["relationship_manager_filter"] = True
         if user.is_branch_head or (user.is_head_office and branch):
             reassign_form = ReassignForm(user=user)
             to_manager = reassign_form.fields["to_manager"]
@@ -193,12 +200,20 @@ class CustomerListView(ScopedViewMixin, TemplateView):
             # Sent with the bulk form below the table (`form=`), not the filter form.
             to_manager.widget.attrs.update(id="bulk-to-manager", form="bulk-reassign")
             context["reassign_form"] = reassign_form
+            if user.is_head_office:
+                # Filtered to one branch, head office may narrow to one of its RMs (a bank-wide
+                # dropdown of every RM would be unusable); one read for both dropdowns.
+                managers = list(to_manager.queryset)
+                list_instances(filterset.form.fields["relationship_manager"], managers)
+                list_instances(to_manager, managers)
+                context["relationship_manager_filter"] = True
             if user.is_branch_head:
                 # The RMs one may filter by are those one may reassign to (the active RMs of
                 # the branch head's branches), read once for both dropdowns; the reassign
                 # list keeps only the filtered branch's, the filter list keeps them all.
                 managers = list(in_scope)
                 list_instances(filterset.form.fields["relationship_manager"], managers)
+                context["relationship_manager_filter"] = True
                 list_instances(
                     to_manager,
                     [

@@ -314,6 +314,35 @@ def test_head_office_narrowed_to_a_branch_or_an_rm_finds_names_containing_them(
     assert _listed_names(client, q="王") == {"王小明"}  # bank-wide: names starting with it
 
 
+def _rm_filter_options(page: str) -> list[str] | None:
+    """The labels of the list form's RM dropdown, or None when the page has none."""
+    import re
+
+    select = re.search(r'<select name="relationship_manager".*?</select>', page, re.S)
+    return re.findall(r"<option[^>]*>([^<]*)</option>", select.group(0)) if select else None
+
+
+def test_head_office_filters_by_rm_once_a_branch_is_chosen(
+    client_for, rm_a, rm_b, rm_y, head_office
+):
+    # given
+    CustomerFactory(relationship_manager=rm_a, name="A's customer")
+    CustomerFactory(relationship_manager=rm_b, name="B's customer")
+    client = client_for(head_office)
+    url = reverse("customers:list")
+    # then: bank-wide there is no dropdown of every RM of the bank
+    assert _rm_filter_options(client.get(url).content.decode()) is None
+    # when a branch is chosen, its RMs are offered, and choosing one filters by them
+    page = client.get(url, {"branch": rm_a.branch_id}).content.decode()
+    assert _rm_filter_options(page) == ["Any RM", str(rm_a), str(rm_b)]
+    names = _listed_names(client, branch=rm_a.branch_id, relationship_manager=rm_b.pk)
+    assert names == {"B's customer"}
+    # drilled down to one RM from a dashboard, without a branch: that RM is shown as chosen
+    page = client.get(url, {"relationship_manager": rm_y.pk}).content.decode()
+    assert _rm_filter_options(page) == ["Any RM", str(rm_y)]
+    assert f'<option value="{rm_y.pk}" selected>' in page
+
+
 def test_one_or_two_characters_bank_wide_find_names_that_start_with_them(
     client_for, rm_a, head_office
 ):
