@@ -25,11 +25,10 @@ from .choices import CustomerType, RiskAppetite, Role
 from .models import Branch, Customer, User
 from .models.organisation import customer_scope_q, scope_branch_ids
 from .pinyin import pinyin_search_key
+from .selectors import MANAGER_NAME_COLUMNS, MANAGER_ORDER
 
 __all__ = ["CustomerFilterSet", "UtcIsoDateTimeField", "UtcIsoDateTimeFilter"]
 
-# What an RM's name in a dropdown needs (`User.__str__`).
-MANAGER_NAME_COLUMNS = ("id", "username", "first_name", "last_name")
 SHORT_TERM = 3  # pg_trgm's trigrams: a shorter name search cannot use the trigram index
 # The last characters of an ID number a customer reads out: 4 or more (the masks show the
 # last 4), digits with a PRC ID's final check character "X".
@@ -66,8 +65,10 @@ def _built_once(build: Callable[..., QuerySet], *args) -> QuerySet:
 
 def _managers(kind: str, value=None) -> QuerySet:
     # With the columns their names need, as a dropdown of them is on every branch head's list.
-    managers = User.objects.filter(role=Role.RELATIONSHIP_MANAGER, is_active=True).only(
-        *MANAGER_NAME_COLUMNS
+    managers = (
+        User.objects.filter(role=Role.RELATIONSHIP_MANAGER, is_active=True)
+        .only(*MANAGER_NAME_COLUMNS)
+        .order_by(*MANAGER_ORDER)
     )
     if kind == "all":
         return managers

@@ -6,7 +6,7 @@ import dataclasses
 import math
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import CharField, Q, Value
 from django.utils.translation import gettext_lazy as _
 
 from crm_site.db import CompiledQuery
@@ -230,9 +230,18 @@ def customer_profile(*, customer: Customer, user) -> CustomerProfile:
 # --- Staff -------------------------------------------------------------------------------
 
 
+# What an RM's name in a dropdown needs (`User.__str__`), and the order it is listed in.
+MANAGER_NAME_COLUMNS = ("id", "username", "first_name", "last_name")
+MANAGER_ORDER = ("first_name", "last_name", "username", "id")
+
+
 def managers_in_scope(user):
     """RMs (active or not) whose books the user manages: their branch's, or all for head office."""
-    managers = User.objects.filter(role=Role.RELATIONSHIP_MANAGER).select_related("branch")
+    managers = (
+        User.objects.filter(role=Role.RELATIONSHIP_MANAGER)
+        .select_related("branch")
+        .order_by(*MANAGER_ORDER)
+    )
     if user.is_head_office:
         return managers
     if not user.is_branch_head or user.branch_id is None:
@@ -248,6 +257,31 @@ def all_branches() -> list[Branch]:
     """Every branch of the bank, in the order of their paths (a city branch, then its
     sub-branches), read without compiling the query each time."""
     return _ALL_BRANCHES.objects()
+
+
+def _active_managers_under(path):
+    return (
+        User.objects.filter(
+            role=Role.RELATIONSHIP_MANAGER,
+            is_active=True,
+            branch__path__startswith=Value(path, output_field=CharField()),
+        )
+        .select_related("branch")
+        .only(*MANAGER_NAME_COLUMNS, "branch__name")
+        .order_by(*MANAGER_ORDER)
+    )
+
+
+# A branch head's RMs are two dropdowns on every page of the head's customer list.
+_ACTIVE_MANAGERS_UNDER = CompiledQuery(_active_managers_under, str)
+
+
+def branch_head_managers(user) -> list[User]:
+    """The active RMs of a branch head's branch and the branches below it (those the head
+    may reassign to, `assignable_managers`), with their branch's name, read compiled."""
+    if not user.is_branch_head or user.branch_id is None:
+        return []
+    return _ACTIVE_MANAGERS_UNDER.objects(user.branch.path)
 
 
 def assignable_managers(user):

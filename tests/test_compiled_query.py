@@ -190,6 +190,29 @@ def test_a_branch_heads_branches_are_theirs_and_below_wildcards_matching_only_th
     assert scope_branch_ids(other_head) == [percent.pk]
 
 
+def test_a_branch_heads_rms_are_the_assignable_ones_by_name_with_their_branch():
+    from customers.selectors import assignable_managers, branch_head_managers
+
+    # given: RMs of the head's branch and of the one below it, an inactive RM, another branch
+    city = BranchFactory(code="C1", name="City", parent=None)
+    below = BranchFactory(code="C1-1", name="Below", parent=city)
+    other = BranchFactory(code="C2", name="Other", parent=None)
+    head = UserFactory(role=Role.BRANCH_HEAD, branch=city)
+    for first_name, branch in (("Zhou", city), ("Li", below), ("Chen", city), ("Wu", other)):
+        UserFactory(first_name=first_name, last_name="", branch=branch)
+    UserFactory(first_name="Former", branch=city, is_active=False)
+    UserFactory(first_name="Another head", role=Role.BRANCH_HEAD, branch=below)
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        managers = branch_head_managers(head)
+        labels = [(str(manager), manager.branch.name) for manager in managers]
+    # then: the same RMs as the queryset, in name order, with their branch, in one query
+    assert managers == list(assignable_managers(head))
+    assert labels == [("Chen", "City"), ("Li", "Below"), ("Zhou", "City")]
+    assert len(queries) == 1
+    assert branch_head_managers(UserFactory(role=Role.RELATIONSHIP_MANAGER, branch=city)) == []
+
+
 def test_each_value_must_be_of_its_kind_and_none_is_refused():
     # the SQL was compiled for "= %s": None would silently match nothing, not "IS NULL"
     with pytest.raises(TypeError):

@@ -25,11 +25,17 @@ from interactions.selectors import (
 )
 from segmentation.selectors import customer_segmentation
 
-from ..filtersets import MANAGER_NAME_COLUMNS, CustomerFilterSet
+from ..filtersets import CustomerFilterSet
 from ..forms import CustomerProfileForm, ReassignForm
 from ..masking import mask_id_number, mask_phone
 from ..models import Customer
-from ..selectors import all_branches, customer_aum_sparkline, customer_profile
+from ..selectors import (
+    MANAGER_NAME_COLUMNS,
+    all_branches,
+    branch_head_managers,
+    customer_aum_sparkline,
+    customer_profile,
+)
 from ..services import REVEALABLE_FIELDS, customer_field_reveal, customer_profile_update
 
 __all__ = [
@@ -194,34 +200,29 @@ class CustomerListView(ScopedViewMixin, TemplateView):
         if user.is_branch_head or (user.is_head_office and branch):
             reassign_form = ReassignForm(user=user)
             to_manager = reassign_form.fields["to_manager"]
-            # Only what the labels show ("RM · branch"): this form is shown, never submitted here.
-            in_scope = to_manager.queryset.only(*MANAGER_NAME_COLUMNS, "branch__name")
-            to_manager.queryset = in_scope.filter(branch=branch) if branch else in_scope
             # Sent with the bulk form below the table (`form=`), not the filter form.
             to_manager.widget.attrs.update(id="bulk-to-manager", form="bulk-reassign")
             context["reassign_form"] = reassign_form
-            if user.is_head_office:
-                # Filtered to one branch, head office may narrow to one of its RMs (a bank-wide
-                # dropdown of every RM would be unusable); one read for both dropdowns.
-                managers = list(to_manager.queryset)
-                list_instances(filterset.form.fields["relationship_manager"], managers)
-                list_instances(to_manager, managers)
-                context["relationship_manager_filter"] = True
+            context["relationship_manager_filter"] = True
+            # This form is shown, never submitted here: its dropdown lists the RMs one may
+            # give customers to, with only what the labels show ("RM · branch"), and the RM
+            # filter lists the same RMs, from the same read.
             if user.is_branch_head:
-                # The RMs one may filter by are those one may reassign to (the active RMs of
-                # the branch head's branches), read once for both dropdowns; the reassign
-                # list keeps only the filtered branch's, the filter list keeps them all.
-                managers = list(in_scope)
+                # The active RMs of the head's branches, read compiled (on every page); the
+                # reassign list keeps only the filtered branch's, the filter list them all.
+                managers = branch_head_managers(user)
                 list_instances(filterset.form.fields["relationship_manager"], managers)
-                context["relationship_manager_filter"] = True
-                list_instances(
-                    to_manager,
-                    [
-                        manager
-                        for manager in managers
-                        if not branch or manager.branch_id == branch.pk
-                    ],
+                reassignable = [m for m in managers if not branch or m.branch_id == branch.pk]
+            else:
+                # Head office filtered to one branch may narrow to one of its RMs (a bank-wide
+                # dropdown of every RM would be unusable).
+                reassignable = list(
+                    to_manager.queryset.only(*MANAGER_NAME_COLUMNS, "branch__name").filter(
+                        branch=branch
+                    )
                 )
+                list_instances(filterset.form.fields["relationship_manager"], reassignable)
+            list_instances(to_manager, reassignable)
         return context
 
 

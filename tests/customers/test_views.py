@@ -334,7 +334,8 @@ def test_head_office_filters_by_rm_once_a_branch_is_chosen(
     assert _rm_filter_options(client.get(url).content.decode()) is None
     # when a branch is chosen, its RMs are offered, and choosing one filters by them
     page = client.get(url, {"branch": rm_a.branch_id}).content.decode()
-    assert _rm_filter_options(page) == ["Any RM", str(rm_a), str(rm_b)]
+    by_name = sorted([rm_a, rm_b], key=lambda rm: (rm.first_name, rm.last_name, rm.username))
+    assert _rm_filter_options(page) == ["Any RM", *map(str, by_name)]
     names = _listed_names(client, branch=rm_a.branch_id, relationship_manager=rm_b.pk)
     assert names == {"B's customer"}
     # drilled down to one RM from a dashboard, without a branch: that RM is shown as chosen
