@@ -28,7 +28,7 @@ from segmentation.selectors import customer_segmentation
 from ..filtersets import CustomerFilterSet
 from ..forms import CustomerProfileForm, ReassignForm
 from ..masking import mask_id_number, mask_phone
-from ..models import Customer
+from ..models import Customer, Holding, KeyContact
 from ..selectors import (
     MANAGER_NAME_COLUMNS,
     all_branches,
@@ -36,7 +36,13 @@ from ..selectors import (
     customer_aum_sparkline,
     customer_profile,
 )
-from ..services import REVEALABLE_FIELDS, customer_field_reveal, customer_profile_update
+from ..services import (
+    REVEALABLE_FIELDS,
+    customer_field_reveal,
+    customer_profile_update,
+    holding_account_number_reveal,
+    key_contact_phone_reveal,
+)
 
 __all__ = [
     "CustomerDetailView",
@@ -45,6 +51,9 @@ __all__ = [
     "ListedCustomer",
     "CustomerProfileEditView",
     "CustomerRevealView",
+    "HoldingRevealView",
+    "KeyContactRevealView",
+    "RevealView",
     "ScopedViewMixin",
 ]
 
@@ -130,6 +139,16 @@ LIST_ORDERINGS = {
 }
 
 
+def _sort_links(query) -> dict[str, str]:
+    """The list's column headers sort it: the same filters, from the first page."""
+    links = {}
+    for sort in LIST_ORDERINGS:
+        sorted_query = query.copy()
+        sorted_query["sort"] = sort
+        links[sort.lstrip("-")] = f"?{sorted_query.urlencode()}"
+    return links
+
+
 class CustomerScopedMixin(LoginRequiredMixin):
     """Loads `self.customer` (from the URL's `customer_url_kwarg`) through the scope gate:
     another RM's customer is a 404, like a customer that does not exist."""
@@ -180,6 +199,7 @@ class CustomerListView(ScopedViewMixin, TemplateView):
             page=page,
             sort=sort if sort in LIST_ORDERINGS else "name",
             query_without_page=query.urlencode(),
+            sort_links=_sort_links(query),
         )
         user = self.request.user
         if user.is_head_office:
@@ -281,17 +301,55 @@ class CustomerProfileEditView(ScopedViewMixin, UpdateView):
         return redirect("customers:detail", pk=self.object.pk)
 
 
-class CustomerRevealView(ScopedViewMixin, View):
-    """Show the full value of one masked field, once, audited (POST only)."""
+class RevealView(LoginRequiredMixin, View):
+    """Show the full value of one masked field, once, audited (POST only; a fresh code
+    first, `MFA_STEP_UP_VIEWS`). `reveal()` looks the object up in the user's scope (404
+    otherwise) and calls its reveal service; `static/js/app.js` puts the answer in place."""
 
-    def post(self, request, pk: int, field: str):
-        customer = get_object_or_404(self.get_queryset(), pk=pk)
-        if field not in REVEALABLE_FIELDS:
-            return HttpResponse(status=404)
+    def reveal(self, request, **kwargs) -> str:
+        raise NotImplementedError
+
+    def post(self, request, **kwargs):
         try:
-            value = customer_field_reveal(acting_user=request.user, customer=customer, field=field)
+            value = self.reveal(request, **kwargs)
         except PermissionDenied:
             return HttpResponse(status=403)
+        except ValidationError:
+            return HttpResponse(status=404)  # nothing of that name to reveal
         response = HttpResponse(value, content_type="text/plain; charset=utf-8")
         response["Cache-Control"] = "no-store"
         return response
+
+
+class CustomerRevealView(RevealView):
+    """The customer's own ID number or phone."""
+
+    def reveal(self, request, pk: int, field: str) -> str:
+        customer = get_object_or_404(Customer.objects.visible_to(request.user), pk=pk)
+        if field not in REVEALABLE_FIELDS:
+            raise ValidationError(field)
+        return customer_field_reveal(acting_user=request.user, customer=customer, field=field)
+
+
+class HoldingRevealView(RevealView):
+    """The account number of one of the customer's holdings."""
+
+    def reveal(self, request, pk: int, holding_pk: int) -> str:
+        holding = get_object_or_404(
+            Holding.objects.visible_to(request.user).select_related("customer"),
+            pk=holding_pk,
+            customer_id=pk,
+        )
+        return holding_account_number_reveal(acting_user=request.user, holding=holding)
+
+
+class KeyContactRevealView(RevealView):
+    """The mobile number of one of a corporate customer's key contacts."""
+
+    def reveal(self, request, pk: int, contact_pk: int) -> str:
+        contact = get_object_or_404(
+            KeyContact.objects.visible_to(request.user).select_related("customer"),
+            pk=contact_pk,
+            customer_id=pk,
+        )
+        return key_contact_phone_reveal(acting_user=request.user, contact=contact)

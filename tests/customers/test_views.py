@@ -91,6 +91,21 @@ def test_filter_by_wealth_level_from_the_list_form(client_for, rm_a):
     assert _listed_names(client, wealth_level="") == {"Level Two", "Mass One"}
 
 
+def test_column_headers_sort_the_filtered_list_from_its_first_page(client_for, rm_a):
+    # given
+    CustomerFactory(relationship_manager=rm_a, name="Small", aum="1000.00", value_tier="value")
+    CustomerFactory(relationship_manager=rm_a, name="Big", aum="9000000.00", value_tier="value")
+    client = client_for(rm_a)
+    page = client.get(reverse("customers:list"), {"value_tier": "value", "after": "x"})
+    # when: the AUM header is followed
+    link = page.context["sort_links"]["aum"]
+    assert "value_tier=value" in link and "after" not in link
+    sorted_page = client.get(reverse("customers:list") + link)
+    # then: largest first, marked as the sort of the column
+    assert [c.name for c in sorted_page.context["customers"]] == ["Big", "Small"]
+    assert 'aria-sort="descending"' in sorted_page.content.decode()
+
+
 def test_unknown_tier_is_a_clear_error_not_a_crash(client_for, rm_a):
     response = client_for(rm_a).get(reverse("customers:list"), {"value_tier": "platinum"})
     assert response.status_code == 200

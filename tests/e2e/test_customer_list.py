@@ -1,6 +1,6 @@
 """In the browser: an RM searches and filters the customer list through its form, as sent by
-the browser (every field, "any" included); a branch head ticks customers and reassigns them
-to another RM in one go."""
+the browser (every field, "any" included), and sorts it by a column; a branch head ticks
+customers and reassigns them to another RM in one go."""
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -16,7 +16,7 @@ def test_rm_searches_and_filters_the_list(live_server, page: Page, rm_a):
     # given: a book with a customer whose risk appetite is not known yet
     CustomerFactory(relationship_manager=rm_a, name="王小明", risk_appetite=None)
     CustomerFactory(relationship_manager=rm_a, name="李王明", risk_appetite=5)
-    CustomerFactory(relationship_manager=rm_a, name="张三", risk_appetite=1)
+    CustomerFactory(relationship_manager=rm_a, name="张三", risk_appetite=1, aum="9000000.00")
     sign_in(page, live_server.url, "rm_a")
     page.goto(f"{live_server.url}/customers/")
     table = page.get_by_test_id("customer-table")
@@ -41,6 +41,17 @@ def test_rm_searches_and_filters_the_list(live_server, page: Page, rm_a):
     expect(table).to_contain_text("李王明")
     expect(table).not_to_contain_text("王小明")
     expect(table).not_to_contain_text("张三")
+
+    # when: the filter is cleared and the AUM column header clicked
+    page.get_by_label("Risk appetite").select_option(label="Any risk appetite")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_test_id("sort-aum").click()
+
+    # then: the largest book first, as the column says
+    expect(page.get_by_test_id("sort-aum").locator("xpath=..")).to_have_attribute(
+        "aria-sort", "descending"
+    )
+    expect(table.locator("tbody tr").first).to_contain_text("张三")
 
 
 def test_branch_head_reassigns_the_ticked_customers(live_server, page: Page, rm_a, rm_b, head_x):
