@@ -154,6 +154,22 @@ IMPORT_COLUMNS: tuple[ImportColumn, ...] = (
     ImportColumn("technology_level"),
     ImportColumn("purchasing_approach"),
     ImportColumn("relationship_stage"),
+    ImportColumn("collateral"),
+    ImportColumn("industry_outlook"),
+    *(
+        ImportColumn(
+            consent,
+            help_text=_("yes or no (also 是 / 否, true / false, 1 / 0); empty is no."),
+        )
+        for consent in (
+            "consent_phone",
+            "consent_sms",
+            "consent_wechat",
+            "consent_email",
+            "consent_letter",
+            "consent_visit",
+        )
+    ),
     ImportColumn("notes"),
 )
 COLUMNS_BY_NAME = {column.name: column for column in IMPORT_COLUMNS}
@@ -469,6 +485,10 @@ def branches_in_import_scope(user):
 
 
 DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+YES_NO = {
+    **dict.fromkeys(("yes", "y", "true", "1", "是"), True),
+    **dict.fromkeys(("no", "n", "false", "0", "否"), False),
+}
 INTEGER_PATTERN = re.compile(r"^\d{1,4}$")
 
 
@@ -486,6 +506,15 @@ def _convert(column: ImportColumn, text: str) -> Any:
                 % {"value": text[:50], "codes": ", ".join(c for c, _label in column.choices)}
             )
         return int(code) if field.get_internal_type() == "PositiveSmallIntegerField" else code
+    if field.get_internal_type() == "BooleanField":
+        if not text:
+            return False  # a consent not given is no consent
+        answer = YES_NO.get(text.lower())
+        if answer is None:
+            raise ValidationError(
+                gettext("Enter yes or no, not “%(value)s”.") % {"value": text[:50]}
+            )
+        return answer
     if field.get_internal_type() == "DateField":
         if not text:
             return None
@@ -954,6 +983,8 @@ TEMPLATE_EXAMPLES = (
         "risk_appetite": "3",
         "wealth_source": "professional",
         "preferred_channel": "phone",
+        "consent_phone": "yes",
+        "consent_sms": "yes",
     },
     {
         "customer_number": "EXAMPLE-0002",
@@ -967,6 +998,8 @@ TEMPLATE_EXAMPLES = (
         "company_size": "small",
         "ownership": "private",
         "preferred_channel": "visit",
+        "collateral": "Warehouse, Pudong (valued 2026)",
+        "consent_visit": "yes",
     },
 )
 

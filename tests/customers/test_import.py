@@ -202,6 +202,45 @@ def test_corporate_with_valid_credit_code_and_dynamic_fields(head_x):
     assert report.rows[0].fields["customer_type"] == "corporate"
 
 
+def test_consents_collateral_and_industry_outlook_are_imported(head_x):
+    header = ["customer_number", "customer_type", "name", "branch_code", "collateral",
+              "industry_outlook", "consent_phone", "consent_sms", "consent_wechat",
+              "consent_visit"]  # fmt: skip
+    row = {
+        "customer_number": "CORP2",
+        "customer_type": "corporate",
+        "name": "Pudong Logistics Ltd",
+        "branch_code": "SH01",
+        "collateral": "Warehouse, Pudong",
+        "industry_outlook": "Cross-border e-commerce keeps volumes growing.",
+        "consent_phone": "Yes",
+        "consent_sms": "否",
+        "consent_wechat": "1",
+        "consent_visit": "",
+    }
+    report = validate(csv_bytes([row], header=header), head_x)
+    assert report.errors == []
+    customers_import(
+        acting_user=head_x,
+        parsed=import_file_read(csv_bytes([row], header=header), filename="c.csv"),
+    )
+    customer = Customer.objects.get(customer_number="CORP2")
+    assert (customer.collateral, customer.industry_outlook) == (
+        "Warehouse, Pudong",
+        "Cross-border e-commerce keeps volumes growing.",
+    )
+    consents = (customer.consent_phone, customer.consent_sms, customer.consent_wechat)
+    assert consents == (True, False, True)
+    assert customer.consent_visit is False  # empty: no consent
+
+
+def test_a_consent_that_is_neither_yes_nor_no_is_a_row_error(head_x):
+    header = [*HEADER, "consent_email"]
+    report = validate(csv_bytes([person(1, consent_email="maybe")], header=header), head_x)
+    assert [(error.row, error.column) for error in report.errors] == [(2, "consent_email")]
+    assert "Enter yes or no" in report.errors[0].message
+
+
 # --- Per-row errors ------------------------------------------------------------------------
 
 
