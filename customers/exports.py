@@ -4,8 +4,10 @@ The caller passes the queryset the user is looking at (scoped with `visible_to` 
 with `CustomerFilterSet`); this module only turns it into a file. Rows are read in chunks
 (`iterator(chunk_size=...)`), CSV is streamed and XLSX is written row by row to a temporary
 file, so memory stays flat however many customers are exported. ID numbers and phones are
-masked (no full value ever leaves in a file), and every text cell that a spreadsheet would
-read as a formula (= + - @, tab, CR) is prefixed with a single quote (CSV/formula injection).
+masked, except in the unmasked export (`unmasked=True`) that branch heads and head office
+may ask for after a fresh code, audited per customer by the caller
+(`customers_unmasked_export_record`). Every text cell that a spreadsheet would read as a
+formula (= + - @, tab, CR) is prefixed with a single quote (CSV/formula injection).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from .models import Customer
 __all__ = [
     "EXPORT_CHUNK_SIZE",
     "EXPORT_COLUMNS",
+    "UNMASKED_EXPORT_COLUMNS",
     "customers_export_csv",
     "customers_export_xlsx",
     "export_cell",
@@ -47,14 +50,31 @@ def _manager(customer: Customer) -> str:
     return customer.relationship_manager.username if customer.relationship_manager else ""
 
 
-# (header, value) per column. Data minimisation: no birth date, e-mail or address.
-EXPORT_COLUMNS: tuple[tuple[Any, Callable[[Customer], Any]], ...] = (
+Columns = tuple[tuple[Any, Callable[[Customer], Any]], ...]
+
+
+def _columns(*, unmasked: bool) -> Columns:
+    """(header, value) per column. Data minimisation: no birth date, e-mail or address."""
+    if unmasked:
+        identity: Columns = (
+            (_("ID number"), lambda c: c.id_number),
+            (_("Mobile phone"), lambda c: c.phone),
+        )
+    else:
+        identity = (
+            (_("ID number (masked)"), lambda c: mask_id_number(c.id_number)),
+            (_("Mobile phone (masked)"), lambda c: mask_phone(c.phone)),
+        )
+    return (*_LEADING_COLUMNS, *identity, *_TRAILING_COLUMNS)
+
+
+_LEADING_COLUMNS: Columns = (
     (_("Customer number"), lambda c: c.customer_number),
     (_("Type"), lambda c: c.get_customer_type_display()),
     (_("Name"), lambda c: c.name),
     (_("ID type"), lambda c: c.get_id_type_display()),
-    (_("ID number (masked)"), lambda c: mask_id_number(c.id_number)),
-    (_("Mobile phone (masked)"), lambda c: mask_phone(c.phone)),
+)
+_TRAILING_COLUMNS: Columns = (
     (_("Branch code"), lambda c: c.branch.code),
     (_("Branch"), lambda c: c.branch.name),
     (_("Relationship manager"), _manager),
@@ -65,6 +85,8 @@ EXPORT_COLUMNS: tuple[tuple[Any, Callable[[Customer], Any]], ...] = (
     (_("Profile completeness (%)"), lambda c: c.profile_completeness),
     (_("Last contact"), lambda c: _local(c.last_contact_at)),
 )
+EXPORT_COLUMNS = _columns(unmasked=False)
+UNMASKED_EXPORT_COLUMNS = _columns(unmasked=True)
 
 
 def export_cell(value: Any) -> Any:
@@ -81,25 +103,26 @@ def export_cell(value: Any) -> Any:
     return value
 
 
-def _rows(customers) -> Iterator[list[Any]]:
+def _rows(customers, columns: Columns) -> Iterator[list[Any]]:
     for customer in customers.select_related("branch", "relationship_manager").iterator(
         chunk_size=EXPORT_CHUNK_SIZE
     ):
-        yield [export_cell(getter(customer)) for _header, getter in EXPORT_COLUMNS]
+        yield [export_cell(getter(customer)) for _header, getter in columns]
 
 
-def _header() -> list[str]:
-    return [str(header) for header, _getter in EXPORT_COLUMNS]
+def _header(columns: Columns) -> list[str]:
+    return [str(header) for header, _getter in columns]
 
 
-def customers_export_csv(customers) -> Iterator[bytes]:
+def customers_export_csv(customers, *, unmasked: bool = False) -> Iterator[bytes]:
     """The customers as UTF-8 CSV (with a BOM so Excel reads Chinese), in streamed chunks."""
+    columns = UNMASKED_EXPORT_COLUMNS if unmasked else EXPORT_COLUMNS
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
-    writer.writerow(_header())
+    writer.writerow(_header(columns))
     pending = 0
-    for row in _rows(customers):
+    for row in _rows(customers, columns):
         writer.writerow(row)
         pending += 1
         if pending >= CSV_ROWS_PER_WRITE:
@@ -110,7 +133,7 @@ def customers_export_csv(customers) -> Iterator[bytes]:
     yield buffer.getvalue().encode("utf-8")
 
 
-def customers_export_xlsx(customers) -> IO[bytes]:
+def customers_export_xlsx(customers, *, unmasked: bool = False) -> IO[bytes]:
     """The customers as an XLSX workbook in a temporary file (rewound, caller closes it).
 
     openpyxl's write-only mode spools rows to disk as they are appended, and every cell is
@@ -118,10 +141,11 @@ def customers_export_xlsx(customers) -> IO[bytes]:
     """
     from openpyxl import Workbook
 
+    columns = UNMASKED_EXPORT_COLUMNS if unmasked else EXPORT_COLUMNS
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=str(_("Customers"))[:31])
-    sheet.append(_header())
-    for row in _rows(customers):
+    sheet.append(_header(columns))
+    for row in _rows(customers, columns):
         sheet.append(row)
     output = tempfile.TemporaryFile()  # the response closes it once sent
     workbook.save(output)

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from crm_site.security import security_event
 
 from .choices import AuditAction, ChangeRequestStatus, CustomerType, IdType, Role
-from .masking import mask_account_number, mask_id_number, mask_phone
+from .masking import SENSITIVE_FIELD_MASKS, mask_id_number, mask_phone
 from .models import (
     STATIC_FIELDS,
     SYSTEM_FIELDS,
@@ -28,6 +28,7 @@ from .models import (
     ChangeRequest,
     Customer,
     CustomerTeamMember,
+    Holding,
     KeyContact,
     Reassignment,
     RelatedParty,
@@ -53,6 +54,7 @@ __all__ = [
     "audit_value",
     "change_request_decide",
     "change_request_submit",
+    "change_request_value_reveal",
     "customer_create",
     "customer_field_reveal",
     "customer_identity_errors",
@@ -60,18 +62,19 @@ __all__ = [
     "customers_auto_assign",
     "customers_move",
     "customers_reassign",
+    "customers_unmasked_export_record",
+    "holding_account_number_reveal",
     "key_contact_add",
+    "key_contact_phone_reveal",
     "portfolio_handover",
     "related_party_link",
 ]
 
 # --- Audit -------------------------------------------------------------------------------
 
-SENSITIVE_FIELD_MASKS = {
-    "id_number": mask_id_number,
-    "phone": mask_phone,
-    "account_number": mask_account_number,
-}
+# The customer's own fields that can be revealed (`customer_field_reveal`); a holding's
+# account number, a key contact's phone and the ID number in a change request have a
+# reveal of their own below.
 REVEALABLE_FIELDS = {"id_number": mask_id_number, "phone": mask_phone}
 
 
@@ -136,10 +139,13 @@ def audit_record(
 
 @contextlib.contextmanager
 def audited_customer_writes() -> Iterator[None]:
-    """Mark the customer-table writes inside the block as audited by the caller itself.
+    """Mark the writes of customer data inside the block as audited by the caller itself.
 
-    On PostgreSQL a trigger records every UPDATE or DELETE of `customers_customer` that does
-    not carry this mark (migration customers 0004), so a raw `.update()` is never silent.
+    On PostgreSQL triggers record every INSERT, UPDATE or DELETE of customer data (the
+    customer table and the tables a customer owns: holdings, key contacts, credit lines,
+    related parties, secondary RMs, balance snapshots, transactions) that does not carry
+    this mark (migrations customers 0004 and 0008), so a raw `.update()`, `bulk_create` or
+    SQL statement is never silent.
     Services that write their own audit entries, with the acting user and the reason, wrap
     exactly those statements in this block, so nothing is recorded twice. The mark is
     transaction-local (`set_config(..., true)`) and cleared at the end of the block: it
@@ -210,7 +216,8 @@ def audit_updated(
     the edit) and audit their old and new values. Returns the changes; none writes nothing."""
     changes = _field_changes(before, instance, before)
     if changes:
-        instance.save(update_fields=list(changes))
+        with audited_customer_writes():  # audited just below
+            instance.save(update_fields=list(changes))
         audit_record(
             acting_user=acting_user,
             action=AuditAction.UPDATE,
@@ -301,7 +308,8 @@ def customer_create(
     customer = Customer(branch=branch, relationship_manager=relationship_manager, **fields)
     customer.profile_completeness = completeness(customer)
     _full_clean(customer)
-    customer.save()
+    with audited_customer_writes():  # audited just below
+        customer.save()
     audit_record(
         acting_user=acting_user,
         action=AuditAction.CREATE,
@@ -394,6 +402,35 @@ def customer_profile_update(
     return customer
 
 
+def _reveal_record(
+    *,
+    acting_user: User,
+    instance: models.Model,
+    customer: Customer,
+    field: str,
+    reason: str = "",
+    **event: Any,
+) -> None:
+    """Every reveal's one rule and two records: integration accounts never reveal; a human's
+    reveal leaves one audit entry naming the object and the field (never the value) and one
+    security event `customer.revealed`."""
+    if acting_user.is_integration:
+        raise PermissionDenied
+    audit_record(
+        acting_user=acting_user,
+        action=AuditAction.REVEAL,
+        instance=instance,
+        customer=customer,
+        changes={field: (None, None)},
+        reason=reason,
+    )
+    if instance is not customer:
+        event.update(object_type=instance._meta.label_lower, object_id=instance.pk)
+    security_event(
+        "customer.revealed", user=acting_user, customer_id=customer.pk, field=field, **event
+    )
+
+
 def customer_field_reveal(*, acting_user: User, customer: Customer, field: str) -> str:
     """Return the full value of a masked field, and audit that it was seen (not the value).
 
@@ -402,17 +439,113 @@ def customer_field_reveal(*, acting_user: User, customer: Customer, field: str) 
     """
     if field not in REVEALABLE_FIELDS:
         raise ValidationError({"field": _("This field cannot be revealed.")})
-    if acting_user.is_integration:
-        raise PermissionDenied
-    audit_record(
-        acting_user=acting_user,
-        action=AuditAction.REVEAL,
-        instance=customer,
-        customer=customer,
-        changes={field: (None, None)},
-    )
-    security_event("customer.revealed", user=acting_user, customer_id=customer.pk, field=field)
+    _reveal_record(acting_user=acting_user, instance=customer, customer=customer, field=field)
     return getattr(customer, field)
+
+
+def holding_account_number_reveal(*, acting_user: User, holding: Holding) -> str:
+    """The full account number of a holding, audited like a customer's own fields.
+
+    `holding` must come from the acting user's scope (`Holding.objects.visible_to`)."""
+    _reveal_record(
+        acting_user=acting_user,
+        instance=holding,
+        customer=holding.customer,
+        field="account_number",
+    )
+    return holding.account_number
+
+
+def key_contact_phone_reveal(*, acting_user: User, contact: KeyContact) -> str:
+    """The full mobile number of a corporate customer's key contact, audited.
+
+    `contact` must come from the acting user's scope (`KeyContact.objects.visible_to`)."""
+    _reveal_record(
+        acting_user=acting_user, instance=contact, customer=contact.customer, field="phone"
+    )
+    return contact.phone
+
+
+CHANGE_REQUEST_SIDES = ("current", "proposed")
+
+
+def change_request_value_reveal(
+    *, acting_user: User, change_request: ChangeRequest, field: str, side: str
+) -> str:
+    """The full current or proposed value of a sensitive field of a pending change request,
+    for the checker to compare with the documents; audited naming the change request.
+
+    `change_request` must come from the acting user's scope. Other fields of a request are
+    shown in full anyway and cannot be revealed.
+    """
+    if (
+        field not in change_request.changes
+        or field not in SENSITIVE_FIELD_MASKS
+        or side not in CHANGE_REQUEST_SIDES
+    ):
+        raise ValidationError({"field": _("This field cannot be revealed.")})
+    if change_request.status != ChangeRequestStatus.PENDING:
+        raise ValidationError(_("This change request has already been decided."))
+    reason = (
+        _("Current value in change request #%(id)s")
+        if side == "current"
+        else _("Proposed value in change request #%(id)s")
+    ) % {"id": change_request.pk}
+    _reveal_record(
+        acting_user=acting_user,
+        instance=change_request,
+        customer=change_request.customer,
+        field=field,
+        reason=reason,
+        side=side,
+    )
+    current, proposed = change_request.changes[field]
+    return (current if side == "current" else proposed) or ""
+
+
+UNMASKED_EXPORT_FIELDS = ("id_number", "phone")
+UNMASKED_EXPORT_AUDIT_BATCH = 2000
+
+
+@transaction.atomic
+def customers_unmasked_export_record(
+    *, acting_user: User, customers: models.QuerySet[Customer], file_format: str
+) -> int:
+    """Record an export with full ID numbers and phones before the file is written: one
+    audit entry (a reveal of those fields) per exported customer, inserted in batches.
+
+    Only branch heads and head office export unmasked (a bank does not let every RM carry
+    its book's identity numbers away); `customers` must already be the caller's scope.
+    Returns the number of customers recorded.
+    """
+    if acting_user.is_integration or not (acting_user.is_branch_head or acting_user.is_head_office):
+        raise PermissionDenied
+    reason = _("Unmasked export (%(format)s)") % {"format": file_format}
+    changes = {field: [None, None] for field in UNMASKED_EXPORT_FIELDS}
+    object_type = Customer._meta.label_lower
+    recorded = 0
+    batch: list[AuditEntry] = []
+    ids = customers.order_by().values_list("pk", flat=True)
+    for customer_id in ids.iterator(chunk_size=UNMASKED_EXPORT_AUDIT_BATCH):
+        batch.append(
+            AuditEntry(
+                actor=acting_user,
+                action=AuditAction.REVEAL,
+                object_type=object_type,
+                object_id=str(customer_id),
+                customer_id=customer_id,
+                changes=changes,
+                reason=reason,
+            )
+        )
+        if len(batch) >= UNMASKED_EXPORT_AUDIT_BATCH:
+            AuditEntry.objects.bulk_create(batch)
+            recorded += len(batch)
+            batch = []
+    if batch:
+        AuditEntry.objects.bulk_create(batch)
+        recorded += len(batch)
+    return recorded
 
 
 # --- Change requests (maker-checker) -----------------------------------------------------
@@ -438,10 +571,13 @@ def change_request_submit(
     for field, value in changes.items():
         setattr(proposed, field, value)
     _full_clean(proposed)
+    # The request keeps the values in full: approval applies the proposed one and checks the
+    # current one has not moved. Nothing shows them so: pages use `masked_changes()`, and the
+    # full value of a sensitive field takes `change_request_value_reveal`.
     diff = {
         field: [
-            audit_value("", getattr(customer, field)),
-            audit_value("", getattr(proposed, field)),
+            _request_value(getattr(customer, field)),
+            _request_value(getattr(proposed, field)),
         ]
         for field in changes
         if getattr(customer, field) != getattr(proposed, field)
@@ -462,6 +598,13 @@ def change_request_submit(
         reason=reason,
     )
     return change_request
+
+
+def _request_value(value: Any) -> Any:
+    """A field's value as a change request stores it: in full, JSON-safe."""
+    if value is None or isinstance(value, str | int | bool | float):
+        return value
+    return str(value)
 
 
 def _may_decide(user: User, customer: Customer) -> bool:
@@ -493,7 +636,7 @@ def change_request_decide(
     if approve:
         before = {field: getattr(customer, field) for field in change_request.changes}
         for field, (old, new) in change_request.changes.items():
-            if audit_value("", before[field]) != old:
+            if _request_value(before[field]) != old:
                 raise ValidationError(
                     _("The customer's identity data changed since this request was made.")
                 )
@@ -805,7 +948,8 @@ def key_contact_add(*, acting_user: User, customer: Customer, **fields: Any) -> 
         raise ValidationError(_("Key contacts belong to corporate customers."))
     contact = KeyContact(customer=customer, **fields)
     _key_contact_clean(contact)
-    contact.save()
+    with audited_customer_writes():  # audited just below
+        contact.save()
     audit_created(
         acting_user=acting_user,
         instance=contact,
@@ -847,7 +991,8 @@ def related_party_link(
                 {"related_customer_number": _("These customers are already linked so.")}
             ) from error
         raise
-    link.save()
+    with audited_customer_writes():  # audited just below
+        link.save()
     audit_created(
         acting_user=acting_user,
         instance=link,
@@ -905,7 +1050,8 @@ def key_contact_remove(*, acting_user: User, contact: KeyContact) -> None:
             if getattr(contact, field) not in (None, "")
         },
     )
-    contact.delete()
+    with audited_customer_writes():  # audited just above
+        contact.delete()
 
 
 @transaction.atomic
@@ -949,7 +1095,8 @@ def related_party_unlink(*, acting_user: User, link: RelatedParty) -> None:
             **({"note": (link.note, None)} if link.note else {}),
         },
     )
-    link.delete()
+    with audited_customer_writes():  # audited just above
+        link.delete()
 
 
 # --- The customer's team (secondary RMs) ---------------------------------------------------
@@ -988,7 +1135,8 @@ def team_member_add(
         customer=customer, member=member, responsibility=responsibility.strip()
     )
     team_member.full_clean()
-    team_member.save()
+    with audited_customer_writes():  # audited just below
+        team_member.save()
     audit_created(
         acting_user=acting_user,
         instance=team_member,
@@ -1029,7 +1177,8 @@ def team_member_remove(*, acting_user: User, team_member: CustomerTeamMember) ->
             ),
         },
     )
-    team_member.delete()
+    with audited_customer_writes():  # audited just above
+        team_member.delete()
 
 
 __all__ += [

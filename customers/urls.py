@@ -10,6 +10,16 @@ urlpatterns = [
     path("<int:pk>/edit/", views.CustomerProfileEditView.as_view(), name="edit"),
     path("<int:pk>/reveal/<str:field>/", views.CustomerRevealView.as_view(), name="reveal"),
     path(
+        "<int:pk>/holdings/<int:holding_pk>/reveal/account_number/",
+        views.HoldingRevealView.as_view(),
+        name="holding_reveal",
+    ),
+    path(
+        "<int:pk>/key-contacts/<int:contact_pk>/reveal/phone/",
+        views.KeyContactRevealView.as_view(),
+        name="key_contact_reveal",
+    ),
+    path(
         "<int:pk>/change-request/",
         views.ChangeRequestCreateView.as_view(),
         name="change_request_create",
@@ -53,6 +63,11 @@ urlpatterns = [
         views.ChangeRequestDecideView.as_view(),
         name="change_request_decide",
     ),
+    path(
+        "change-requests/<int:pk>/reveal/<str:field>/<str:side>/",
+        views.ChangeRequestRevealView.as_view(),
+        name="change_request_reveal",
+    ),
     path("reassign/", views.ReassignView.as_view(), name="reassign"),
     path("handover/", views.HandoverView.as_view(), name="handover"),
     path("auto-assign/", views.AutoAssignView.as_view(), name="auto_assign"),
@@ -62,4 +77,9 @@ urlpatterns = [
     path("import/jobs/<int:pk>/", views.CustomerImportJobView.as_view(), name="import_job"),
     path("import/template.csv", views.CustomerImportTemplateView.as_view(), name="import_template"),
     path("export/<str:file_format>/", views.CustomerExportView.as_view(), name="export"),
+    path(
+        "export-unmasked/<str:file_format>/",
+        views.CustomerUnmaskedExportView.as_view(),
+        name="export_unmasked",
+    ),
 ]

@@ -3,8 +3,9 @@ number, mobile number or account number.
 
 Responses: every request the suite makes through Django (test client, live server, API
 client) is scanned, streamed CSV exports and XLSX workbooks (unzipped) included; the only
-responses allowed to carry a full value are the audited reveal endpoint and the import
-template's published sample row. Static files are not scanned.
+responses allowed to carry a full value are the audited reveal endpoints, the import
+template's published sample row and a delivered (200) unmasked export, which is audited per
+customer. Static files are not scanned.
 
 Log records: a handler on the root logger and on every logger that does not propagate sees
 each record the suite emits (message, arguments, extra fields, traceback) after the app's
@@ -33,6 +34,8 @@ MOBILE = re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])")
 ACCOUNT = re.compile(r"(?<![0-9A-Za-z.\-])(?!9223372036854775807)\d{16,19}(?![0-9A-Za-z]|\.\d)")
 PATTERNS = (("PRC ID number", PRC_ID), ("mobile number", MOBILE), ("account number", ACCOUNT))
 ALLOWED_PATHS = re.compile(r"/reveal/|/customers/import/template\.csv$")
+# Allowed only once delivered: its refusals (403, step-up) must carry no full value either.
+AUDITED_EXPORT_PATHS = re.compile(r"^/customers/export-unmasked/")
 SKIPPED_PATHS = re.compile(r"^/static/")
 
 FINDINGS: list[tuple[str, str, str, str]] = []
@@ -74,6 +77,8 @@ def _scan_responses(monkeypatch, request):
         response = original(handler, http_request)
         path = http_request.path
         if ALLOWED_PATHS.search(path) or SKIPPED_PATHS.search(path):
+            return response
+        if AUDITED_EXPORT_PATHS.search(path) and response.status_code == 200:
             return response
         for kind in sensitive_kinds(_body(response)):
             FINDINGS.append((request.node.nodeid, http_request.method, path, kind))

@@ -132,7 +132,11 @@ MFA_FAILURE_LIMIT = env.int("MFA_FAILURE_LIMIT", default=5)
 MFA_LOCKOUT_SECONDS = env.int("MFA_LOCKOUT_SECONDS", default=60 * 60)
 MFA_STEP_UP_VIEWS = [
     "customers:reveal",
+    "customers:holding_reveal",
+    "customers:key_contact_reveal",
+    "customers:change_request_reveal",
     "customers:change_request_decide",
+    "customers:export_unmasked",
     "campaigns:skip_request_decide",
     "admin:*",
 ]

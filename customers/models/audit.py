@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from ..choices import AuditAction, ChangeRequestStatus
+from ..masking import SENSITIVE_FIELD_MASKS, mask_field
 from .customer import Customer
 from .organisation import CustomerScopedQuerySet
 
-__all__ = ["AuditEntry", "ChangeRequest", "Reassignment"]
+__all__ = ["AuditEntry", "ChangeRequest", "ChangeRequestLine", "Reassignment"]
 
 
 class AuditEntry(models.Model):
@@ -55,11 +59,23 @@ class AuditEntry(models.Model):
         return f"{self.get_action_display()} {self.object_type}#{self.object_id}"
 
 
+@dataclass(frozen=True, slots=True)
+class ChangeRequestLine:
+    """One field of a change request as pages show it: sensitive values masked."""
+
+    field: str
+    label: str
+    current: Any
+    proposed: Any
+    sensitive: bool  # masked here; the full values take an audited reveal
+
+
 class ChangeRequest(models.Model):
     """A proposed change to a customer's static identity fields (maker-checker).
 
     The RM proposes; a branch head approves (the change is applied) or rejects, with a
-    comment. `changes` maps each field to `[current value, proposed value]` at request time.
+    comment. `changes` maps each field to `[current value, proposed value]` at request time,
+    in full: approval applies them. Pages never show `changes`; they show `masked_changes()`.
     """
 
     customer = models.ForeignKey(
@@ -112,6 +128,24 @@ class ChangeRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {', '.join(self.changes)}"
+
+    def masked_changes(self) -> list[ChangeRequestLine]:
+        """The proposed changes as any page may show them: ID numbers and other sensitive
+        values masked, each field under its label."""
+        lines = []
+        for field, (current, proposed) in self.changes.items():
+            model_field = Customer._meta.get_field(field)
+            labels = dict(model_field.flatchoices)  # a choice's label, not its code
+            lines.append(
+                ChangeRequestLine(
+                    field=field,
+                    label=str(model_field.verbose_name),
+                    current=labels.get(current, mask_field(field, current)),
+                    proposed=labels.get(proposed, mask_field(field, proposed)),
+                    sensitive=field in SENSITIVE_FIELD_MASKS,
+                )
+            )
+        return lines
 
 
 class Reassignment(models.Model):

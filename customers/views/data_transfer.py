@@ -1,5 +1,6 @@
 """Moving customers in and out in bulk: import from CSV/XLSX (preview, then commit as a
-background job) and export of the filtered customer list. The rules live in
+background job) and export of the filtered customer list (masked; unmasked for branch heads
+and head office after a fresh code, audited per customer). The rules live in
 `customers.imports` and `customers.exports`; these views parse the request, keep the upload
 between the two import steps, queue the commit and render its job."""
 
@@ -38,6 +39,7 @@ from ..imports import (
 )
 from ..masking import mask_id_number, mask_phone
 from ..models import ImportJob, ImportJobSource, ImportJobStatus
+from ..services import customers_unmasked_export_record
 from .customers import LIST_ORDERINGS, ScopedViewMixin
 from .governance import BranchManagerRequiredMixin
 
@@ -48,6 +50,7 @@ __all__ = [
     "CustomerImportPreviewView",
     "CustomerImportTemplateView",
     "CustomerImportView",
+    "CustomerUnmaskedExportView",
 ]
 
 SESSION_KEY = "customer_import"
@@ -303,6 +306,8 @@ def _logged_filters(filterset) -> dict:
 class CustomerExportView(ScopedViewMixin, View):
     """The customer list as the user sees it (same scope, filters and order) as a file."""
 
+    unmasked = False
+
     def get(self, request, file_format: str):
         if file_format not in EXPORT_FORMATS:
             return HttpResponse(status=404)
@@ -323,23 +328,38 @@ class CustomerExportView(ScopedViewMixin, View):
                 % {"max": settings.CUSTOMER_EXPORT_MAX_ROWS},
             )
             return redirect(f"{reverse('customers:list')}?{request.GET.urlencode()}")
+        if self.unmasked:
+            customers_unmasked_export_record(
+                acting_user=request.user, customers=customers, file_format=file_format
+            )
         security_event(
             "customers.exported",
             user=request.user,
             count=count,
             file_format=file_format,
             filters=_logged_filters(filterset) if filterset.is_bound else {},
+            unmasked=self.unmasked,
         )
-        filename = f"customers-{timezone.localtime():%Y%m%d-%H%M}.{file_format}"
+        kind = "customers-unmasked" if self.unmasked else "customers"
+        filename = f"{kind}-{timezone.localtime():%Y%m%d-%H%M}.{file_format}"
         if file_format == "csv":
             response = StreamingHttpResponse(
-                customers_export_csv(customers), content_type=EXPORT_FORMATS["csv"]
+                customers_export_csv(customers, unmasked=self.unmasked),
+                content_type=EXPORT_FORMATS["csv"],
             )
             response["Content-Disposition"] = f'attachment; filename="{filename}"'
             return response
         return FileResponse(
-            customers_export_xlsx(customers),
+            customers_export_xlsx(customers, unmasked=self.unmasked),
             as_attachment=True,
             filename=filename,
             content_type=EXPORT_FORMATS["xlsx"],
         )
+
+
+class CustomerUnmaskedExportView(BranchManagerRequiredMixin, CustomerExportView):
+    """The same export with full ID numbers and phones: branch heads and head office only
+    (403 for RMs), after a code entered in the last `MFA_STEP_UP_SECONDS`
+    (`MFA_STEP_UP_VIEWS`), with one audit entry per exported customer."""
+
+    unmasked = True

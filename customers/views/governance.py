@@ -26,13 +26,14 @@ from ..models import AuditEntry, ChangeRequest, Customer
 from ..services import (
     change_request_decide,
     change_request_submit,
+    change_request_value_reveal,
     customers_auto_assign,
     customers_reassign,
     key_contact_add,
     portfolio_handover,
     related_party_link,
 )
-from .customers import CustomerScopedMixin
+from .customers import CustomerScopedMixin, RevealView
 
 __all__ = [
     "AutoAssignView",
@@ -41,6 +42,7 @@ __all__ = [
     "ChangeRequestCreateView",
     "ChangeRequestDecideView",
     "ChangeRequestQueueView",
+    "ChangeRequestRevealView",
     "CustomerAuditView",
     "HandoverView",
     "ReassignView",
@@ -93,6 +95,22 @@ class ChangeRequestQueueView(BranchManagerRequiredMixin, ListView):
             .filter(status=ChangeRequestStatus.PENDING)
             .select_related("customer", "requested_by")
             .order_by("requested_at", "id")
+        )
+
+
+class ChangeRequestRevealView(RevealView):
+    """The full current or proposed value of a masked field of a pending change request, for
+    the checker. Scoped like the customer's own reveal: another branch's request is a 404."""
+
+    def reveal(self, request, pk: int, field: str, side: str) -> str:
+        change_request = get_object_or_404(
+            ChangeRequest.objects.visible_to(request.user)
+            .filter(status=ChangeRequestStatus.PENDING)
+            .select_related("customer"),
+            pk=pk,
+        )
+        return change_request_value_reveal(
+            acting_user=request.user, change_request=change_request, field=field, side=side
         )
 
 

@@ -1,5 +1,6 @@
 """Export of the customer list: same scope and filters as the list, masked, formula-safe,
-streamed, and logged as a security event."""
+streamed, and logged as a security event. The unmasked export: branch heads and head office
+only, after a fresh code, audited per exported customer."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ import openpyxl
 import pytest
 from django.urls import reverse
 
-from customers.choices import CustomerType
+from crm_site.mfa.services import SESSION_VERIFIED_AT
+from customers.choices import AuditAction, CustomerType
 from customers.exports import export_cell
+from customers.models import AuditEntry
 from tests.customers.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -216,3 +219,108 @@ def test_list_page_links_to_exports_with_the_current_filters(client_for, rm_a):
     content = body.content.decode()
     assert f"{reverse('customers:export', args=['csv'])}?customer_type=corporate" in content
     assert f"{reverse('customers:export', args=['xlsx'])}?customer_type=corporate" in content
+
+
+# --- Unmasked export (branch heads and head office, after a fresh code) ---------------------
+
+
+def export_unmasked(client, file_format: str = "csv", **params):
+    return client.get(reverse("customers:export_unmasked", args=[file_format]), params)
+
+
+def test_rm_cannot_export_unmasked(client_for, rm_a, customer_a, security_log):
+    # when
+    response = export_unmasked(client_for(rm_a))
+    # then
+    assert response.status_code == 403
+    assert customer_a.id_number not in response.content.decode()
+    assert not AuditEntry.objects.filter(action=AuditAction.REVEAL).exists()
+    assert not [r for r in security_log if r.getMessage() == "customers.exported"]
+
+
+def test_branch_head_without_a_fresh_code_is_sent_to_step_up(client_for, head_x, customer_a):
+    # given: the last code was entered ten minutes ago
+    client = client_for(head_x)
+    session = client.session
+    session[SESSION_VERIFIED_AT] -= 10 * 60
+    session.save()
+    url = reverse("customers:export_unmasked", args=["csv"])
+    # when
+    response = client.get(url)
+    # then
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('mfa:step_up')}?next={url.replace('/', '%2F')}"
+    assert not AuditEntry.objects.filter(action=AuditAction.REVEAL).exists()
+
+
+def test_branch_head_exports_full_values_of_their_branch_audited_per_customer(
+    client_for, head_x, customer_a, customer_b, customer_y, security_log
+):
+    # when
+    rows = csv_rows(export_unmasked(client_for(head_x)))
+    # then: full values, the branch's customers only
+    assert rows[0][4:6] == ["ID number", "Mobile phone"]
+    by_name = {row[2]: row for row in rows[1:]}
+    assert set(by_name) == {customer_a.name, customer_b.name}
+    assert by_name[customer_a.name][4:6] == [customer_a.id_number, customer_a.phone]
+    # and one audit entry per exported customer, without the values
+    entries = AuditEntry.objects.filter(action=AuditAction.REVEAL)
+    assert sorted(entries.values_list("customer_id", flat=True)) == sorted(
+        [customer_a.pk, customer_b.pk]
+    )
+    for entry in entries:
+        assert entry.actor == head_x and entry.object_type == "customers.customer"
+        assert entry.object_id == str(entry.customer_id)
+        assert entry.changes == {"id_number": [None, None], "phone": [None, None]}
+        assert "Unmasked export" in entry.reason
+    # and the export's security event says so
+    events = [r for r in security_log if r.getMessage() == "customers.exported"]
+    assert len(events) == 1 and events[0].unmasked is True and events[0].count == 2
+
+
+def test_unmasked_export_keeps_the_filters_and_the_xlsx_format(client_for, head_office, rm_a, rm_y):
+    # given
+    kept = CustomerFactory(relationship_manager=rm_a, name="Kept", phone="13912345678")
+    CustomerFactory(relationship_manager=rm_y, name="Filtered out")
+    # when
+    rows = xlsx_rows(export_unmasked(client_for(head_office), "xlsx", q="Kept"))
+    # then
+    assert [row[2] for row in rows[1:]] == ["Kept"]
+    assert rows[1][4:6] == (kept.id_number, "13912345678")  # text cells, not numbers
+    assert list(AuditEntry.objects.filter(action="reveal").values_list("customer", flat=True)) == [
+        kept.pk
+    ]
+
+
+def test_unmasked_export_is_formula_safe(client_for, head_x, rm_a):
+    CustomerFactory(relationship_manager=rm_a, name=FORMULA_NAME)
+    assert csv_rows(export_unmasked(client_for(head_x)))[1][2] == "'" + FORMULA_NAME
+
+
+def test_default_export_stays_masked_for_a_branch_head(client_for, head_x, customer_a):
+    body = b"".join(export(client_for(head_x)).streaming_content).decode()
+    assert customer_a.id_number not in body and "110***********002X" in body
+    assert not AuditEntry.objects.filter(action=AuditAction.REVEAL).exists()
+
+
+@pytest.mark.parametrize("rows", [3, 30])
+def test_unmasked_export_query_count_is_constant(
+    client_for, head_x, rm_a, django_assert_num_queries, rows
+):
+    # given
+    CustomerFactory.create_batch(rows, relationship_manager=rm_a)
+    client = client_for(head_x)
+    # then: session, user, the head's branches, count; in a savepoint the ids (one
+    # server-side cursor) and one INSERT of every audit entry; then the rows' cursor
+    with django_assert_num_queries(9):
+        csv_rows(export_unmasked(client))
+    assert AuditEntry.objects.filter(action=AuditAction.REVEAL).count() == rows
+
+
+def test_list_page_offers_the_unmasked_export_to_branch_heads_only(client_for, rm_a, head_x):
+    url = reverse("customers:export_unmasked", args=["csv"])
+    assert url not in client_for(rm_a).get(reverse("customers:list")).content.decode()
+    body = client_for(head_x).get(reverse("customers:list"), {"customer_type": "corporate"})
+    content = body.content.decode()
+    assert "Export unmasked" in content
+    assert f"{url}?customer_type=corporate" in content
