@@ -3,7 +3,10 @@
 Records of decisions (audit trail, change requests, reassignments, keys, jobs) are read-only.
 Every write the admin makes elsewhere leaves an audit entry with the head-office user, the
 old and the new values (`AuditedAdmin`), and full ID, phone and account numbers are never
-shown: the pages' audited reveal is the one way to see them.
+shown: the pages' audited reveal is the one way to see them. The admin is no way around
+change control either: a customer's identity changes only through an approved change
+request, core banking's and the scoring run's fields are read-only, and a customer added
+here passes the identity checks of the pages and imports.
 """
 
 from __future__ import annotations
@@ -11,14 +14,20 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import NestedObjects
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.db import models, transaction
+from django.db import models, router, transaction
+from django.forms import ModelForm
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _gettext
 from django.utils.translation import gettext_lazy as _
 
 from .choices import AuditAction
 from .masking import mask_account_number, mask_id_number, mask_phone
 from .models import (
+    STATIC_FIELDS,
+    SYSTEM_FIELDS,
     AuditEntry,
     BalanceSnapshot,
     Branch,
@@ -36,10 +45,28 @@ from .models import (
     Transaction,
     User,
 )
-from .services import audit_record, audit_value, audited_customer_writes
+from .profile import completeness
+from .services import (
+    audit_record,
+    audit_value,
+    audited_customer_writes,
+    customer_identity_errors,
+)
 
 # Never recorded, not even masked: a password hash is not an audit value.
 NEVER_RECORDED = frozenset({"password"})
+# Customer data: the database records any write to these tables that the application did not
+# audit itself (migration customers 0008), so the admin marks the writes it audits.
+CUSTOMER_DATA = (
+    Customer,
+    Holding,
+    KeyContact,
+    CreditLine,
+    RelatedParty,
+    CustomerTeamMember,
+    BalanceSnapshot,
+    Transaction,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -92,9 +119,39 @@ def _audit(user: User, obj: models.Model, action: str, changes=None) -> None:
     )
 
 
+def _audit_deletion(user: User, objects: list[models.Model]) -> None:
+    """Audit `objects` as deleted, and the customer data their deletion takes along (a user's
+    secondary-RM places, an account's transactions losing their account): the deletion runs
+    marked as audited, so the database records none of it."""
+    if not objects:
+        return
+    for obj in objects:
+        _audit(user, obj, AuditAction.DELETE)
+    collector = NestedObjects(using=router.db_for_write(type(objects[0])))
+    collector.collect(objects)
+    deleted = {(type(obj), obj.pk) for obj in objects}
+    for model, instances in collector.data.items():
+        if issubclass(model, CUSTOMER_DATA):
+            for obj in instances:
+                if (model, obj.pk) not in deleted:
+                    _audit(user, obj, AuditAction.DELETE)
+    for (field, value), batches in collector.field_updates.items():
+        if issubclass(field.model, CUSTOMER_DATA):
+            for batch in batches:
+                for obj in batch:
+                    _audit(
+                        user,
+                        obj,
+                        AuditAction.UPDATE,
+                        {field.name: (getattr(obj, field.attname), value)},
+                    )
+
+
 class AuditedAdmin(admin.ModelAdmin):
     """Every add, change and delete made through this admin, inlines included, leaves an
-    audit entry in the same transaction; a save that changes nothing leaves none."""
+    audit entry in the same transaction; a save that changes nothing leaves none. The writes
+    are marked as audited (`audited_customer_writes`), so the database does not record them
+    a second time."""
 
     def save_model(self, request, obj, form, change):
         with transaction.atomic(), audited_customer_writes():
@@ -107,20 +164,18 @@ class AuditedAdmin(admin.ModelAdmin):
 
     def delete_model(self, request, obj):
         with transaction.atomic(), audited_customer_writes():
-            _audit(request.user, obj, AuditAction.DELETE)
+            _audit_deletion(request.user, [obj])
             super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):
         with transaction.atomic(), audited_customer_writes():
-            for obj in queryset:
-                _audit(request.user, obj, AuditAction.DELETE)
+            _audit_deletion(request.user, list(queryset))
             super().delete_queryset(request, queryset)
 
     def save_formset(self, request, form, formset, change):
-        with transaction.atomic():
+        with transaction.atomic(), audited_customer_writes():
             doomed = [f.instance for f in formset.deleted_forms if f.instance.pk is not None]
-            for obj in doomed:
-                _audit(request.user, obj, AuditAction.DELETE)
+            _audit_deletion(request.user, doomed)
             forms = {id(f.instance): f for f in formset.forms}
             super().save_formset(request, form, formset, change)
             for obj in formset.new_objects:
@@ -200,11 +255,41 @@ class CreditLineInline(admin.TabularInline):
     extra = 0
 
 
+# The customer form's groups. Identity: the static fields change only through a change
+# request a branch head approves; the customer number and type are core banking's keys.
+IDENTITY_FIELDS = ("customer_number", "customer_type", *STATIC_FIELDS, "customer_since")
+# A new RM comes with a reassignment, which keeps its record and moves the open work along.
+ORGANISATION_FIELDS = ("branch", "relationship_manager")
+# Fed by core banking and the scoring run.
+CORE_BANKING_FIELDS = (*SYSTEM_FIELDS, "currency")
+RECORD_FIELDS = ("version", "created_at", "updated_at")
+
+
+class CustomerAdminForm(ModelForm):
+    """A customer added in the admin passes the identity checks of the pages and imports
+    (`customer_identity_errors`): PRC ID checksum and birth date, unified social credit
+    code, mobile number format, no birth date in the future. Shown per field."""
+
+    def _post_clean(self):
+        super()._post_clean()
+        if not self.instance._state.adding:
+            return  # identity fields are read-only on the change form
+        for field, messages in customer_identity_errors(self.instance).items():
+            for message in messages:
+                self.add_error(field if field in self.fields else None, message)
+
+
 @admin.register(Customer)
 class CustomerAdmin(MaskedFieldsAdmin):
     """Customers are never deleted: their audit trail, tier history and reassignments are
-    kept (append-only in the database), and they are owned by core banking."""
+    kept (append-only in the database), and they are owned by core banking.
 
+    Change control holds here as on the pages: once a customer exists, its identity changes
+    only through a change request that a branch head approves, its RM through a
+    reassignment, and core banking's and the scoring run's fields not at all; all of them
+    are read-only on the change form, so a posted value is ignored."""
+
+    form = CustomerAdminForm
     masked_fields = ("id_number", "phone")
     id_number_masked = _masked("id_number", _("ID number"), mask_id_number)
     phone_masked = _masked("phone", _("mobile phone"), mask_phone)
@@ -221,14 +306,77 @@ class CustomerAdmin(MaskedFieldsAdmin):
     search_fields = ["customer_number", "name"]
     list_select_related = ["branch", "relationship_manager"]
     raw_id_fields = ["relationship_manager"]
-    readonly_fields = ["version", "created_at", "updated_at"]
+    readonly_fields = RECORD_FIELDS
 
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_readonly_fields(self, request, obj=None):
+        readonly = [*super().get_readonly_fields(request, obj), *CORE_BANKING_FIELDS]
+        if obj is not None:
+            # Masked fields stay excluded: a read-only field would show the full number.
+            readonly += [
+                name
+                for name in (*IDENTITY_FIELDS, *ORGANISATION_FIELDS)
+                if name not in self.masked_fields
+            ]
+        return list(dict.fromkeys(readonly))
+
+    def get_fieldsets(self, request, obj=None):
+        names = self.get_fields(request, obj)
+
+        def pick(group: tuple[str, ...]) -> list[str]:
+            wanted = [name for field in group for name in (field, f"{field}_masked")]
+            return [name for name in wanted if name in names]
+
+        identity = pick(IDENTITY_FIELDS)
+        organisation = pick(ORGANISATION_FIELDS)
+        core_banking = pick(CORE_BANKING_FIELDS)
+        record = pick(RECORD_FIELDS)
+        grouped = {*identity, *organisation, *core_banking, *record}
+        if obj is None:
+            identity_help = _(
+                "Checked as on the customer pages: the ID number's checksum and birth date, "
+                "the unified social credit code and the mobile number's format."
+            )
+            organisation_help = ""
+        else:
+            identity_help = format_html(
+                _gettext(
+                    "Identity data changes only through a change request, which a branch head "
+                    'approves: <a href="{url}">request an identity change</a>.'
+                ),
+                url=reverse("customers:change_request_create", args=[obj.pk]),
+            )
+            organisation_help = _(
+                "A customer moves to another relationship manager through a reassignment "
+                "on the customer list, which keeps its record and moves the open work."
+            )
+        return [
+            (_("Identity"), {"fields": identity, "description": identity_help}),
+            (
+                _("Branch and relationship manager"),
+                {"fields": organisation, "description": organisation_help},
+            ),
+            (
+                _("Contact and profile"),
+                {"fields": [name for name in names if name not in grouped]},
+            ),
+            (
+                _("Core banking and scoring"),
+                {
+                    "fields": core_banking,
+                    "description": _("Fed by core banking and the scoring run; not edited here."),
+                },
+            ),
+            (_("Record"), {"fields": record}),
+        ]
+
     def save_model(self, request, obj, form, change):
         if change:
             obj.version += 1  # an RM editing the same customer is told to reload
+        else:
+            obj.profile_completeness = completeness(obj)  # as customer_create computes it
         super().save_model(request, obj, form, change)
 
 

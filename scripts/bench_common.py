@@ -3,6 +3,7 @@ description, a local gunicorn, and a bounded HTTP load loop against 127.0.0.1 on
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +54,26 @@ def machine() -> str:
         f"{os.cpu_count()} cores ({cpu}){memory}, {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}"
     )
+
+
+@contextlib.contextmanager
+def generated_data_marked_audited() -> Iterator[None]:
+    """Data a benchmark generates is set-up, not customer history: its bulk INSERTs carry the
+    mark that audited services set (`crm.audited`), so the direct-write audit triggers
+    (migrations customers 0004 and 0008) do not write one audit row per generated row.
+    Session-wide for the block (generation runs its statements in autocommit), then off."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('crm.audited', 'on', false)")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('crm.audited', 'off', false)")
 
 
 def list_bench_environment() -> dict[str, str]:

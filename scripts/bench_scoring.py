@@ -33,6 +33,7 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+from scripts.bench_common import generated_data_marked_audited  # noqa: E402
 
 BRANCHES = 50
 RMS_PER_BRANCH = 20
@@ -403,7 +404,8 @@ def main() -> None:
 
         connection.close()
         call_command("migrate", verbosity=0)
-        generation = generate(size)
+        with generated_data_marked_audited():
+            generation = generate(size)
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT pg_size_pretty(pg_total_relation_size('customers_balancesnapshot'))"

@@ -26,6 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from scripts.bench_common import generated_data_marked_audited  # noqa: E402
 
 PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 
@@ -315,7 +316,8 @@ def main() -> None:
             started = time.perf_counter()
             call_command("migrate", verbosity=0)
             print(f"migrate: {time.perf_counter() - started:.1f} s")
-            bank = build_bank(args.customers, args.book, args.interactions)
+            with generated_data_marked_audited():
+                bank = build_bank(args.customers, args.book, args.interactions)
             print(
                 f"data: {bank['customers']:,} customers, book of {bank['book']:,} with "
                 f"{bank['interactions']:,} interactions, built in {bank['seconds']:.1f} s"

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from ..choices import AuditAction
 from ..models import BalanceSnapshot, Holding, Transaction, User
+from ..services import audited_customer_writes
 from .base import (
     BatchMode,
     BatchResult,
@@ -145,14 +146,16 @@ def balance_snapshots_upsert(
     if mode == BatchMode.ATOMIC and batch.has_rejections:
         batch.committed = False
         return batch
-    written = rows_upsert(
-        BalanceSnapshot,
-        SNAPSHOT_COLUMNS,
-        [row for _r, row, _c in to_write.values()],
-        key_fields=("customer", "month"),
-        update_fields=SNAPSHOT_VALUE_FIELDS,
-        existing_ids={key: row[0] for key, row in existing.items()},
-    )
+    # Audited below: corrections one entry each, new snapshots one entry for the batch.
+    with audited_customer_writes():
+        written = rows_upsert(
+            BalanceSnapshot,
+            SNAPSHOT_COLUMNS,
+            [row for _r, row, _c in to_write.values()],
+            key_fields=("customer", "month"),
+            update_fields=SNAPSHOT_VALUE_FIELDS,
+            existing_ids={key: row[0] for key, row in existing.items()},
+        )
     audit = []
     created = 0
     for key, (result, _row, changes) in to_write.items():
@@ -286,16 +289,18 @@ def transactions_upsert(
     if mode == BatchMode.ATOMIC and batch.has_rejections:
         batch.committed = False
         return batch
-    written = rows_upsert(
-        Transaction,
-        TRANSACTION_COLUMNS,
-        [row for _r, row, _c in to_write.values()],
-        key_fields=("reference",),
-        update_fields=("holding", *TRANSACTION_VALUE_FIELDS),
-        touch_fields=("updated_at",),
-        existing_ids={(reference,): row[0] for reference, row in existing.items()},
-        guard="t.customer_id = EXCLUDED.customer_id",
-    )
+    # Audited below: corrections one entry each, new transactions one entry for the batch.
+    with audited_customer_writes():
+        written = rows_upsert(
+            Transaction,
+            TRANSACTION_COLUMNS,
+            [row for _r, row, _c in to_write.values()],
+            key_fields=("reference",),
+            update_fields=("holding", *TRANSACTION_VALUE_FIELDS),
+            touch_fields=("updated_at",),
+            existing_ids={(reference,): row[0] for reference, row in existing.items()},
+            guard="t.customer_id = EXCLUDED.customer_id",
+        )
     audit = []
     created = 0
     for key, (result, row, changes) in to_write.items():

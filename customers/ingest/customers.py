@@ -195,7 +195,8 @@ def customers_upsert(
 def _write(*, acting_user: User, creates, updates) -> None:
     now = timezone.now()
     if creates:
-        objects_insert(Customer, [customer for _r, customer in creates])
+        with audited_customer_writes():  # audited below, per record, with the key's user
+            objects_insert(Customer, [customer for _r, customer in creates])
     for result, customer in creates:
         result.status, result.id = RecordStatus.CREATED, customer.pk
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from ..choices import AuditAction
 from ..masking import mask_account_number
 from ..models import Holding, User
+from ..services import audited_customer_writes
 from .base import (
     BatchMode,
     BatchResult,
@@ -134,8 +135,10 @@ def holdings_upsert(
         batch.committed = False
         return batch
 
+    # Audited below, one entry per holding, with the key's user.
     if creates:
-        Holding.objects.bulk_create([holding for _r, holding in creates], batch_size=1000)
+        with audited_customer_writes():
+            Holding.objects.bulk_create([holding for _r, holding in creates], batch_size=1000)
     for result, holding in creates:
         result.status, result.id = RecordStatus.CREATED, holding.pk
     if updates:
@@ -143,11 +146,12 @@ def holdings_upsert(
         columns = sorted({name for _r, _m, changes in updates for name in changes}) + ["updated_at"]
         for _r, merged, _c in updates:
             merged["updated_at"] = now
-        rows_update(
-            Holding,
-            columns,
-            [(merged["id"], [merged[name] for name in columns]) for _r, merged, _c in updates],
-        )
+        with audited_customer_writes():
+            rows_update(
+                Holding,
+                columns,
+                [(merged["id"], [merged[name] for name in columns]) for _r, merged, _c in updates],
+            )
         for result, _m, _c in updates:
             result.status = RecordStatus.UPDATED
     audit_rows_create(

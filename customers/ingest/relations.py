@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from ..choices import AuditAction, Role
 from ..models import Customer, RelatedParty, User
-from ..services import customers_move
+from ..services import audited_customer_writes, customers_move
 from .base import (
     CORE_BANKING_REASON,
     BatchMode,
@@ -158,14 +158,15 @@ def related_parties_upsert(
     if mode == BatchMode.ATOMIC and batch.has_rejections:
         batch.committed = False
         return batch
-    RelatedParty.objects.bulk_create([link for _r, link in creates.values()], batch_size=1000)
+    with audited_customer_writes():  # audited below, one entry per link, with the key's user
+        RelatedParty.objects.bulk_create([link for _r, link in creates.values()], batch_size=1000)
+        rows_update(RelatedParty, ["note"], [(pk, [new]) for _r, pk, _old, new in updates.values()])
+        if deletes:
+            RelatedParty.objects.filter(pk__in=[pk for _r, pk, _note in deletes.values()]).delete()
     for result, link in creates.values():
         result.status, result.id = RecordStatus.CREATED, link.pk
-    rows_update(RelatedParty, ["note"], [(pk, [new]) for _r, pk, _old, new in updates.values()])
     for result, *_rest in updates.values():
         result.status = RecordStatus.UPDATED
-    if deletes:
-        RelatedParty.objects.filter(pk__in=[pk for _r, pk, _note in deletes.values()]).delete()
     for result, *_rest in deletes.values():
         result.status = RecordStatus.DELETED
     audit_rows_create(

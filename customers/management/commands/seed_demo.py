@@ -69,7 +69,7 @@ from customers.models import (
 )
 from customers.pinyin import name_pinyin
 from customers.profile import completeness
-from customers.services import audit_purge_allowed
+from customers.services import audit_purge_allowed, audited_customer_writes
 from interactions.choices import Channel, ReminderStatus
 from interactions.models import Interaction, Notification, Reminder
 from segmentation.choices import ValueTier
@@ -2332,9 +2332,12 @@ class Command(BaseCommand):
                 demo_data_delete()
             org = organisation_ensure(reset_passwords=reset)
             writer = PostgresCopyWriter(timezone.now()) if _copy_supported() else BulkCreateWriter()
-            counts = BookGenerator(
-                seed=seed, count=customers, org=org, today=timezone.localdate(), writer=writer
-            ).generate()
+            # A synthetic demo book, not changes anyone made to customer data: its rows are not
+            # recorded one by one by the direct-write audit (migration customers 0008).
+            with audited_customer_writes():
+                counts = BookGenerator(
+                    seed=seed, count=customers, org=org, today=timezone.localdate(), writer=writer
+                ).generate()
         self._print_summary(counts, time.monotonic() - started, writer)
         self._print_credentials()
 
