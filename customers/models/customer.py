@@ -230,12 +230,21 @@ class Customer(models.Model):
             # index-only scan); through the single-column indexes it read every row of the
             # branch (20,000 heap pages, 50-220 ms at 1,000,000 customers).
             models.Index(fields=["relationship_manager", "value_tier"], name="customer_rm_tier"),
-            models.Index(fields=["relationship_manager", "customer_type"], name="customer_rm_type"),
+            # With the risk appetite: "corporate customers of risk level 3" (a suitability
+            # review) counts from the index alone; through two bitmaps, one of them the bank's
+            # whole customer-type index, it took 4 ms for a branch.
+            models.Index(
+                fields=["relationship_manager", "customer_type", "risk_appetite"],
+                name="customer_rm_type_risk",
+            ),
             models.Index(fields=["relationship_manager", "risk_appetite"], name="customer_rm_risk"),
             models.Index(
                 fields=["relationship_manager", "last_contact_at"], name="customer_rm_last_contact"
             ),
-            models.Index(fields=["branch", "customer_type"], name="customer_branch_type"),
+            models.Index(
+                fields=["branch", "customer_type", "risk_appetite"],
+                name="customer_branch_type_risk",
+            ),
             models.Index(fields=["branch", "risk_appetite"], name="customer_branch_risk"),
             models.Index(
                 fields=["branch", "profile_completeness"], name="customer_branch_completeness"
