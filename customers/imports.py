@@ -50,7 +50,16 @@ from crm_site.jobs import enqueue_on_commit
 from crm_site.security import security_event
 
 from .ingest.jobs import import_job_claim
-from .models import Branch, Customer, ImportJob, ImportJobSource, ImportJobStatus, IngestKind, User
+from .models import (
+    CONSENT_FIELDS,
+    Branch,
+    Customer,
+    ImportJob,
+    ImportJobSource,
+    ImportJobStatus,
+    IngestKind,
+    User,
+)
 from .selectors import assignable_managers
 from .services import customer_create, customer_identity_errors
 
@@ -161,14 +170,7 @@ IMPORT_COLUMNS: tuple[ImportColumn, ...] = (
             consent,
             help_text=_("yes or no (also 是 / 否, true / false, 1 / 0); empty is no."),
         )
-        for consent in (
-            "consent_phone",
-            "consent_sms",
-            "consent_wechat",
-            "consent_email",
-            "consent_letter",
-            "consent_visit",
-        )
+        for consent in CONSENT_FIELDS.values()
     ),
     ImportColumn("notes"),
 )

@@ -40,18 +40,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def company(rm_a):
-    return CustomerFactory(
-        relationship_manager=rm_a,
-        name="Lujiazui Trading Co.",
-        customer_type="corporate",
-        id_type="uscc",
-        id_number="91350100M000100Y43",
-        birth_date=None,
-    )
-
-
-@pytest.fixture
 def contact(rm_a, company):
     return key_contact_add(
         acting_user=rm_a,

@@ -20,7 +20,6 @@ from customers.services import (
     key_contact_add,
     key_contact_phone_reveal,
 )
-from tests.customers.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -50,18 +49,6 @@ def test_a_reveal_leaves_one_audit_entry_and_one_event_without_the_value(
 
 ACCOUNT_NUMBER = "6222021234567890123"
 CONTACT_PHONE = "13912345678"
-
-
-@pytest.fixture
-def company(rm_a):
-    return CustomerFactory(
-        relationship_manager=rm_a,
-        name="Lujiazui Trading Co.",
-        customer_type="corporate",
-        id_type="uscc",
-        id_number="91350100M000100Y43",
-        birth_date=None,
-    )
 
 
 @pytest.fixture
