@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _gettext
 from django.utils.translation import gettext_lazy as _
 
 from .choices import AuditAction
+from .forms import SensitiveTextInput
 from .masking import mask_account_number, mask_id_number, mask_phone
 from .models import (
     STATIC_FIELDS,
@@ -268,7 +269,16 @@ RECORD_FIELDS = ("version", "created_at", "updated_at")
 class CustomerAdminForm(ModelForm):
     """A customer added in the admin passes the identity checks of the pages and imports
     (`customer_identity_errors`): PRC ID checksum and birth date, unified social credit
-    code, mobile number format, no birth date in the future. Shown per field."""
+    code, mobile number format, no birth date in the future. Shown per field. A form shown
+    again with its errors never carries the ID or phone number typed: they are typed again
+    (no full number leaves the server but through the audited reveal)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("id_number", "phone"):
+            if name in self.fields:
+                widget = self.fields[name].widget
+                self.fields[name].widget = SensitiveTextInput(attrs=widget.attrs)
 
     def _post_clean(self):
         super()._post_clean()

@@ -203,6 +203,11 @@ def test_an_invalid_identity_is_refused_per_field_and_nothing_is_written(
     errors = response.context["adminform"].form.errors
     assert field in errors, errors
     assert message.lower() in " ".join(errors[field]).lower()
+    body = response.content.decode()
+    typed = new_customer(branch_x, **fields)
+    for sensitive in ("id_number", "phone"):
+        if len(typed[sensitive]) > 4:  # typed again, never shown back in full
+            assert typed[sensitive] not in body
     assert not Customer.objects.exists()
     assert not AuditEntry.objects.exists()
 
