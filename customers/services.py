@@ -78,18 +78,22 @@ __all__ = [
 REVEALABLE_FIELDS = {"id_number": mask_id_number, "phone": mask_phone}
 
 
-def audit_value(field: str, value: Any) -> Any:
-    """The form of a value that may be stored in the audit trail (masked, JSON-safe)."""
-    if value is None:
-        return None
+def _json_value(value: Any) -> Any:
+    """A field's value as JSON holds it, in full: a related object by its key, a date or an
+    amount as text."""
+    if value is None or isinstance(value, str | int | bool | float):
+        return value
     if isinstance(value, models.Model):
         return value.pk
-    masker = SENSITIVE_FIELD_MASKS.get(field)
-    if masker is not None:
-        return masker(str(value))
-    if isinstance(value, str | int | bool | float):
-        return value
     return str(value)
+
+
+def audit_value(field: str, value: Any) -> Any:
+    """The form of a value that may be stored in the audit trail (masked, JSON-safe)."""
+    masker = SENSITIVE_FIELD_MASKS.get(field)
+    if masker is None or value is None or isinstance(value, models.Model):
+        return _json_value(value)
+    return masker(str(value))
 
 
 def _audit_entry(
@@ -576,8 +580,8 @@ def change_request_submit(
     # full value of a sensitive field takes `change_request_value_reveal`.
     diff = {
         field: [
-            _request_value(getattr(customer, field)),
-            _request_value(getattr(proposed, field)),
+            _json_value(getattr(customer, field)),
+            _json_value(getattr(proposed, field)),
         ]
         for field in changes
         if getattr(customer, field) != getattr(proposed, field)
@@ -598,13 +602,6 @@ def change_request_submit(
         reason=reason,
     )
     return change_request
-
-
-def _request_value(value: Any) -> Any:
-    """A field's value as a change request stores it: in full, JSON-safe."""
-    if value is None or isinstance(value, str | int | bool | float):
-        return value
-    return str(value)
 
 
 def _may_decide(user: User, customer: Customer) -> bool:
@@ -636,7 +633,7 @@ def change_request_decide(
     if approve:
         before = {field: getattr(customer, field) for field in change_request.changes}
         for field, (old, new) in change_request.changes.items():
-            if _request_value(before[field]) != old:
+            if _json_value(before[field]) != old:
                 raise ValidationError(
                     _("The customer's identity data changed since this request was made.")
                 )

@@ -224,12 +224,11 @@ class CustomerListView(ScopedViewMixin, TemplateView):
             to_manager.widget.attrs.update(id="bulk-to-manager", form="bulk-reassign")
             context["reassign_form"] = reassign_form
             context["relationship_manager_filter"] = True
-            # This form is shown, never submitted here: its dropdown lists the RMs one may
-            # give customers to, with only what the labels show ("RM · branch"), and the RM
-            # filter lists the same RMs, from the same read.
+            # The form is shown, never submitted here: its dropdown and the RM filter list
+            # the same RMs, from one read of only what the labels show ("RM · branch").
             if user.is_branch_head:
-                # The active RMs of the head's branches, read compiled (on every page); the
-                # reassign list keeps only the filtered branch's, the filter list them all.
+                # Read compiled (on every page); the reassign list keeps only the filtered
+                # branch's RMs, the filter list them all.
                 managers = branch_head_managers(user)
                 list_instances(filterset.form.fields["relationship_manager"], managers)
                 reassignable = [m for m in managers if not branch or m.branch_id == branch.pk]
